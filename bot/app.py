@@ -1,0 +1,130 @@
+"""Assembles the aiohttp application: database, WeCom client, outbox sender, scheduler, routes."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+
+import aiohttp
+from aiohttp import web
+
+from bot.context import Services
+from bot.db import make_engine, make_session_factory, utcnow
+from bot.inbound import InboundProcessor
+from bot.outbox import OutboxSender
+from bot.router import SCAN_PAGE_PREFIX, Dispatcher, Router
+from bot.settings import Settings
+from bot.templates import Templates
+from bot.token_store import DatabaseTokenStore
+from bot.web.callback import CallbackView
+from bot.web.h5 import H5Gate
+from bot.web.landing import landing
+
+log = logging.getLogger(__name__)
+SERVICES = web.AppKey("services", Services)
+SENDER = web.AppKey("sender", OutboxSender)
+
+
+def default_routers() -> list[Router]:
+    """Feature routers in the order they are asked; the first match wins."""
+    from handlers import ROUTERS
+
+    return list(ROUTERS)
+
+
+def build_services(settings: Settings, clock: Callable[[], datetime] = utcnow) -> Services:
+    engine = make_engine(settings.database.url)
+    services = Services(settings=settings, sessions=make_session_factory(engine),
+                        templates=Templates(settings.tz), clock=clock)
+    services.extras["engine"] = engine
+    if settings.qr.secret:
+        from bot.qr import QrSigner
+
+        services.qr = QrSigner(settings.qr.secret, settings.server.base_url)
+    return services
+
+
+def create_app(settings: Settings, *, routers: list[Router] | None = None,
+               clock: Callable[[], datetime] = utcnow, run_sender: bool = True,
+               run_scheduler: bool = True) -> web.Application:
+    app = web.Application(client_max_size=settings.wecom.max_body_bytes + 1024)
+    services = build_services(settings, clock)
+    services.dispatcher = Dispatcher(routers if routers is not None else default_routers())
+    app[SERVICES] = services
+    processor = InboundProcessor(services)
+    app.on_cleanup.append(lambda _app: processor.close())
+    view = CallbackView(settings.wecom, processor)
+    gate = H5Gate(services)
+    app.router.add_get("/wecom/callback", view.verify)
+    app.router.add_post("/wecom/callback", view.receive)
+    app.router.add_get("/h5/oauth", gate.oauth_return)
+    app.router.add_get("/h5/q/{token}", gate.qr_landing)
+    for route in services.dispatcher.h5_routes:
+        if route.path.startswith(SCAN_PAGE_PREFIX):
+            gate.scan_pages[route.path.removeprefix(SCAN_PAGE_PREFIX)] = route
+        else:
+            app.router.add_route(route.method, route.path, gate.wrap(route))
+    app.router.add_get("/", landing)
+    app.router.add_get("/healthz", healthz)
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_wecom_client)
+    if run_sender:
+        app.cleanup_ctx.append(_outbox_sender)
+    if run_scheduler:
+        app.cleanup_ctx.append(_scheduler)
+    return app
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[SERVICES].extras["engine"].dispose()
+
+
+async def _wecom_client(app: web.Application) -> AsyncIterator[None]:
+    from integrations.wecom.client import WeComClient
+    from integrations.wecom.limits import SendLimiter
+
+    services = app[SERVICES]
+    wecom = services.settings.wecom
+    async with aiohttp.ClientSession() as http:
+        services.client = WeComClient(
+            http, corp_id=wecom.corp_id, secret=wecom.secret, agent_id=wecom.agent_id,
+            api_base=wecom.api_base, oauth_base=wecom.oauth_base,
+            token_store=DatabaseTokenStore(services.sessions),
+            limiter=SendLimiter(per_member_per_minute=services.settings.outbox.per_member_per_minute,
+                                requests_per_second=services.settings.outbox.requests_per_second))
+        yield
+
+
+async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    assert services.client is not None
+    sender = OutboxSender(services.sessions, services.client, services.settings.outbox,
+                          services.outbox_wakeup, services.clock)
+    app[SENDER] = sender
+    stop = asyncio.Event()
+    task = asyncio.create_task(sender.run(stop), name="outbox-sender")
+    yield
+    stop.set()
+    with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=10)
+
+
+async def _scheduler(app: web.Application) -> AsyncIterator[None]:
+    from bot.scheduler import JobRunner
+    from jobs import JOBS
+
+    services = app[SERVICES]
+    runner = JobRunner(services, JOBS)
+    runner.start()
+    yield
+    await runner.shutdown()
+    equipment = services.extras.get("equipment")
+    if equipment is not None:  # collectors started by the polling job write their last counts before exit
+        await equipment.stop()

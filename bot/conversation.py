@@ -1,0 +1,40 @@
+"""Per-user conversation state with expiry, in the database so the next message may land on any replica."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import ConversationState
+
+
+async def live(session: AsyncSession, state: ConversationState | None,
+               now: datetime) -> ConversationState | None:
+    """The state if it has not expired; an expired one is removed so it cannot come back."""
+    if state is not None and state.expires_at <= now:
+        await session.delete(state)
+        return None
+    return state
+
+
+async def load_state(session: AsyncSession, user_id: int, now: datetime) -> ConversationState | None:
+    return await live(session, await session.get(ConversationState, user_id), now)
+
+
+async def save_state(session: AsyncSession, user_id: int, name: str, data: dict[str, Any], now: datetime,
+                     ttl_s: float) -> ConversationState:
+    state = await session.get(ConversationState, user_id)
+    expires_at = now + timedelta(seconds=ttl_s)
+    if state is None:
+        state = ConversationState(user_id=user_id, name=name, data=data, expires_at=expires_at,
+                                  updated_at=now)
+        session.add(state)
+    else:
+        state.name, state.data, state.expires_at, state.updated_at = name, data, expires_at, now
+    return state
+
+
+async def clear_state(session: AsyncSession, user_id: int) -> None:
+    await session.execute(delete(ConversationState).where(ConversationState.user_id == user_id))

@@ -1,0 +1,60 @@
+"""Andon messages: a button card to the line's people (by escalation level) and markdown to its group robot."""
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import outbox
+from bot.equipment.settings import EquipmentSettings
+from bot.models import User
+from bot.templates import Templates
+
+if TYPE_CHECKING:
+    from bot.equipment.andon import AlertView
+
+log = logging.getLogger(__name__)
+LEVEL_ROLES = ("maintenance", "team_lead", "manager")
+
+
+class Notifier:
+    """Queues andon messages in the caller's transaction (the outbox delivers them after commit)."""
+
+    def __init__(self, templates: Templates, settings: EquipmentSettings) -> None:
+        self.templates, self.settings = templates, settings
+
+    async def recipients(self, session: AsyncSession, line_code: str, line_id: int, level: int) -> list[str]:
+        """Configured userids for the level, else active users with its role (on the line, for the first two)."""
+        configured = self.settings.recipients(line_code)
+        listed = (configured.maintenance, configured.team_leads, configured.managers)[level]
+        if listed:
+            return list(listed)
+        role = LEVEL_ROLES[level]
+        users = (await session.scalars(select(User).where(User.active.is_(True)))).all()
+        lines = {0: (line_id, None), 1: (line_id,)}.get(level)
+        return [u.wecom_userid for u in users if role in u.roles and (lines is None or u.line_id in lines)]
+
+    async def alert(self, session: AsyncSession, view: AlertView, *, level: int, now: datetime) -> None:
+        alert = view.alert
+        to = await self.recipients(session, view.line_code, view.line_id, level)
+        task_id = alert.task_id if level == 0 else f"{alert.task_id}-L{level}"
+        data = {"v": view, "level": level, "minutes": max(0, int((now - alert.down_start).total_seconds() // 60)),
+                "reason": self.settings.reason_name(alert.reason_code) if alert.reason_code else "",
+                "task_id": task_id}
+        if to:
+            card = json.loads(self.templates.render("equipment/card_down.json.j2", **data))
+            outbox.enqueue(session, "template_card", card, to=to, now=now,
+                           idempotency_key=f"andon:{alert.id}:L{level}")
+        webhook = self.settings.recipients(view.line_code).webhook_key
+        if webhook and level == 0:
+            text = self.templates.render("equipment/robot_down.md.j2", **data)
+            outbox.enqueue(session, "markdown", {"content": text}, channel="webhook", webhook_key=webhook, now=now,
+                           idempotency_key=f"andon:{alert.id}:robot")
+        if not to and not webhook:
+            log.warning("andon: nobody to tell about %s on line %s (level %d): add users with role %s or "
+                        "[[equipment.lines]] recipients", view.machine_code, view.line_code, level,
+                        LEVEL_ROLES[level])

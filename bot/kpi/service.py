@@ -1,0 +1,32 @@
+"""KPIs straight from the database: load the window's frames, run the engine with the plant's settings."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.kpi.data import load_frames
+from bot.kpi.engine import compute_kpis
+from bot.kpi.settings import KpiSettings, engine_shifts, shift_calendar
+from bot.settings import Settings
+
+
+def kpi_settings(settings: Settings) -> KpiSettings:
+    return settings.feature("kpi")
+
+
+def shifts_of(settings: Settings) -> list[tuple[str, str, str]]:
+    return engine_shifts(shift_calendar(kpi_settings(settings), settings.feature("reports").shifts))
+
+
+async def kpis_from_db(session: AsyncSession, settings: Settings, *, start: datetime, end: datetime,
+                       by: str = "machine", every: str | None = None, now: datetime,
+                       micro_stop_threshold_s: float | None = None) -> pd.DataFrame:
+    """One row per (group, period) of [start, end), as bot.kpi.compute_kpis defines them."""
+    frames = await load_frames(session, start, end, now)
+    threshold = (kpi_settings(settings).micro_stop_threshold_s if micro_stop_threshold_s is None
+                 else micro_stop_threshold_s)
+    return compute_kpis(frames.states, frames.reports, frames.machines, frames.work_orders, frames.alerts,
+                        start=start, end=end, by=by, every=every, shifts=shifts_of(settings),
+                        tz=settings.plant.timezone, micro_stop_threshold_s=threshold)

@@ -1,0 +1,35 @@
+"""Keeps the equipment collectors running: one long-lived task per OPC UA endpoint, started on first firing.
+
+The firing itself is cheap (it only checks the tasks), so a crashed runtime is restarted within one interval.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.context import Services
+from bot.equipment.cards import Notifier
+from bot.equipment.runtime import EquipmentRuntime
+from bot.equipment.settings import EquipmentSettings
+from bot.scheduler import Job
+
+RUNTIME_KEY = "equipment"
+
+
+def runtime_of(services: Services) -> EquipmentRuntime | None:
+    return services.extras.get(RUNTIME_KEY)
+
+
+async def run(services: Services, now: datetime) -> None:
+    settings: EquipmentSettings = services.settings.feature("equipment")
+    if not settings.machines:
+        return
+    runtime = runtime_of(services)
+    if runtime is None:
+        runtime = EquipmentRuntime(services.sessions, settings, Notifier(services.templates, settings),
+                                   services.clock, services.outbox_wakeup)
+        services.extras[RUNTIME_KEY] = runtime
+    await runtime.start()
+
+
+# Not a singleton: every firing of every replica only makes sure its own tasks run (disable it on all but one).
+job = Job("equipment_poll", run, interval_s=5, singleton=False)

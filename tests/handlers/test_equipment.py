@@ -1,0 +1,138 @@
+"""Andon in chat through the whole stack: the simulator stops a machine, the card reaches maintenance in the
+sandbox, 接单 and 已修复 (with a numbered reason) are recorded, escalation and 设备状态."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from bot.equipment.cards import Notifier
+from bot.models import OutboxMessage
+from bot.models.equipment import MachineState
+from integrations.opcua.simulator import PlantSimulator
+from jobs import andon_escalation
+from tests.bot.equipment.support import Driver, FakeClock, alerts, equipment_config, make_sim, seed_machines
+from tests.conftest import Stack, eventually
+
+pytestmark = [pytest.mark.db, pytest.mark.slow]
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[PlantSimulator]:
+    simulator = make_sim()
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def stack_overrides(sim: PlantSimulator) -> dict[str, Any]:
+    equipment = equipment_config(sim) | {"lines": [{"line": "L1", "webhook_key": "robot-l1"}]}
+    return {"equipment": equipment,  # the jobs are driven by hand here, at the fake clock's time
+            "jobs": {"equipment_poll": {"enabled": False}, "andon_escalation": {"enabled": False}}}
+
+
+@pytest.fixture
+async def drive(stack: Stack, sim: PlantSimulator, clock: FakeClock) -> AsyncIterator[Driver]:
+    lines = await seed_machines(stack.services.sessions)
+    await stack.add_user("wang", "王师傅", ["maintenance"], line_id=lines["L1"])
+    await stack.add_user("li", "李班长", ["team_lead"], line_id=lines["L1"])
+    await stack.add_user("zhao", "赵经理", ["manager"])
+    await stack.add_user("op", "操作工小张", ["operator"], line_id=lines["L1"])
+    settings = stack.services.settings.feature("equipment")
+    driver = await Driver.start(sim, clock, stack.services.sessions, settings,
+                                Notifier(stack.services.templates, settings), stack.services.outbox_wakeup)
+    yield driver
+    await driver.close()
+
+
+async def all_sent(stack: Stack) -> bool:
+    async with stack.services.sessions() as session:
+        return all(m.status == "sent" for m in await session.scalars(select(OutboxMessage)))
+
+
+async def test_down_machine_calls_maintenance_once_who_takes_and_fixes_it(
+        stack: Stack, sim: PlantSimulator, drive: Driver, clock: FakeClock) -> None:
+    await drive.step()
+    await sim.fail("L1-M1", alarm=105)
+    await drive.step(0)
+    down_at = clock()
+    await drive.step(61)
+    card = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card")
+    assert card.touser == ["wang"] and card.payload["card_type"] == "button_interaction"
+    assert "L1-M1" in card.payload["main_title"]["desc"]
+    robot = await stack.sandbox.wait_for_message(lambda m: m.api == "webhook/send")
+    assert robot.msgtype == "markdown" and "设备停机" in robot.payload["content"]
+    for _ in range(3):
+        await drive.step(30)
+    await eventually(lambda: all_sent(stack))
+    assert sorted(m.api for m in stack.sandbox.messages) == ["message/send", "webhook/send"]  # exactly one card
+
+    [alert] = await alerts(stack.services.sessions)
+    clock.advance(40)
+    result = await stack.sandbox.tap_card_button("wang", card.payload["task_id"], f"eq:ack:{alert.id}")
+    assert result.reply is not None and result.reply["Button"]["ReplaceName"] == "已接单"
+    [alert] = await alerts(stack.services.sessions)
+    assert alert.status == "acknowledged" and alert.acknowledged_at == clock() and alert.down_start == down_at
+    assert alert.acknowledged_by is not None
+
+    clock.advance(600)
+    fixed = await stack.sandbox.tap_card_button("wang", card.payload["task_id"], f"eq:fix:{alert.id}")
+    assert fixed.reply is not None and fixed.reply["Button"]["ReplaceName"] == "已修复"
+    ask = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "text" and "停机原因" in m.payload["content"])
+    assert "2. 电气故障" in ask.payload["content"]
+    assert "1 到 6" in (await stack.sandbox.send_text("wang", "9")).reply["Content"]  # type: ignore[index]
+    answer = await stack.sandbox.send_text("wang", "3")
+    assert answer.reply is not None and "刀具/模具" in answer.reply["Content"]
+    [alert] = await alerts(stack.services.sessions)
+    assert alert.status == "fixed" and alert.fixed_at == clock() and alert.reason_code == "TOOL"
+    assert alert.acknowledged_at is not None and alert.fixed_at is not None
+    assert (alert.acknowledged_at - alert.raised_at).total_seconds() == 40 + 90  # response time
+    assert (alert.fixed_at - alert.acknowledged_at).total_seconds() == 600  # repair time
+    async with stack.services.sessions() as session:
+        down = await session.get(MachineState, alert.state_id)
+        assert down is not None and down.reason_code == "TOOL"  # maintenance's reason wins over the PLC's
+
+
+async def test_untaken_alert_escalates_to_team_lead_then_manager(
+        stack: Stack, sim: PlantSimulator, drive: Driver, clock: FakeClock) -> None:
+    await sim.fail("L1-M2", alarm=120)
+    await drive.step()
+    await drive.step(61)
+    await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card" and m.touser == ["wang"])
+    clock.advance(10 * 60)
+    await andon_escalation.run(stack.services, clock())
+    lead = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card" and m.touser == ["li"])
+    assert "升级" in lead.payload["main_title"]["title"]
+    clock.advance(10 * 60)
+    await andon_escalation.run(stack.services, clock())
+    boss = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card" and m.touser == ["zhao"])
+    [alert] = await alerts(stack.services.sessions)
+    assert boss.payload["task_id"] == f"{alert.task_id}-L2" and alert.escalation_level == 2
+    result = await stack.sandbox.tap_card_button("zhao", boss.payload["task_id"], f"eq:ack:{alert.id}")
+    assert result.reply is not None and result.reply["Button"]["ReplaceName"] == "已接单"
+    late = await stack.sandbox.tap_card_button("li", lead.payload["task_id"], f"eq:ack:{alert.id}")
+    assert late.reply is not None and late.reply["Button"]["ReplaceName"] == "已处理"
+    told = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "text" and m.touser == ["li"])
+    assert "赵经理 已接单" in told.payload["content"]
+
+
+async def test_status_command_lists_machines_and_since_when(
+        stack: Stack, sim: PlantSimulator, drive: Driver, clock: FakeClock) -> None:
+    await drive.step()
+    await sim.fail("L2-M1", alarm=105)
+    await drive.step(2)
+    reply = (await stack.sandbox.send_text("op", "设备状态")).reply
+    assert reply is not None
+    text = reply["Content"]
+    assert "L1-M1 设备L1-M1：运行" in text and "L2-M1 设备L2-M1：停机" in text and "ELEC" in text
+    only_l1 = (await stack.sandbox.send_text("op", "设备状态 l1")).reply
+    assert only_l1 is not None and "L2-M1" not in only_l1["Content"] and "L1-M2" in only_l1["Content"]
