@@ -63,7 +63,10 @@ def create_app(settings: Settings, *, routers: list[Router] | None = None,
     app.router.add_get("/h5/q/{token}", gate.qr_landing)
     for route in services.dispatcher.h5_routes:
         if route.path.startswith(SCAN_PAGE_PREFIX):
-            gate.scan_pages[route.path.removeprefix(SCAN_PAGE_PREFIX)] = route
+            kind = route.path.removeprefix(SCAN_PAGE_PREFIX)
+            if kind in gate.scan_pages:
+                raise ValueError(f"two H5 pages for QR kind {kind!r}: {gate.scan_pages[kind].name}, {route.name}")
+            gate.scan_pages[kind] = route
         else:
             app.router.add_route(route.method, route.path, gate.wrap(route))
     app.router.add_get("/", landing)

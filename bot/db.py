@@ -46,6 +46,10 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UtcDateTime()}
 
 
+# Set in `session.info` while several callbacks share one transaction (bot/inbound.py); see `lock_row`.
+GROUP_COMMIT = "group_commit"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -79,3 +83,15 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def lock_row(session: AsyncSession, column: Any, value: Any) -> None:
+    """Locks one row for the rest of the transaction (PostgreSQL; SQLite has one writer anyway).
+
+    Inside a group-commit batch the lock is taken with NOWAIT: a batch never waits on another batch (that
+    could deadlock); a conflict fails the batch and the core redoes each callback alone, where waiting is safe.
+    """
+    from sqlalchemy import select
+
+    nowait = bool(session.info.get(GROUP_COMMIT))
+    await session.execute(select(column).where(column == value).with_for_update(nowait=nowait))

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import conversation, outbox
 from bot.context import Context, Reply, Services
+from bot.db import GROUP_COMMIT
 from bot.errors import report_error
 from bot.models import ConversationState, InboundEvent, User
 from bot.router import Match
@@ -114,6 +115,7 @@ class InboundProcessor:
         if len(batch) > 1:
             try:
                 async with self.services.sessions() as session:
+                    session.info[GROUP_COMMIT] = True
                     async with session.begin():
                         outcomes = [await self._process(session, i.inbound, i.deadline) for i in batch]
                         await _record(session, outcomes)

@@ -75,52 +75,52 @@ class OutboxSender:
                 w.cancel()
 
     async def drain_once(self) -> bool:
-        """Sends one batch; returns True when a full batch was due, so the caller loops without waiting."""
-        now = self.clock()
-        async with self.sessions() as session:
-            lease_expired = (OutboxMessage.status == "sending") & (OutboxMessage.next_attempt_at <= now)
-            due = (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now)
-            ids = (await session.scalars(
-                select(OutboxMessage.id).where(or_(due, lease_expired))
-                .order_by(OutboxMessage.id).limit(self.settings.batch_size))).all()
-        sends = [self._send_one(row_id) for row_id in ids]
-        await asyncio.gather(*sends)
-        return len(ids) == self.settings.batch_size
-
-    async def _claim(self, row_id: int) -> OutboxMessage | None:
-        now = self.clock()
-        lease_until = now + timedelta(seconds=self.settings.lease_s)
+        """Claims a batch, sends it, records the results: two short transactions for the whole batch, so the
+        sender never crowds out callbacks on a shared connection. True when the batch was full."""
+        rows = await self._claim_batch()
+        if not rows:
+            return False
+        outcomes = await asyncio.gather(*(self._send(row) for row in rows))
         async with self.sessions.begin() as session:
-            result = await session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row_id, OutboxMessage.next_attempt_at <= now,
-                       OutboxMessage.status.in_(("pending", "sending")))
-                .values(status="sending", next_attempt_at=lease_until, attempts=OutboxMessage.attempts + 1))
-            if result.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            return await session.get(OutboxMessage, row_id)
+            for row, values in zip(rows, outcomes, strict=True):
+                await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+        return len(rows) == self.settings.batch_size
 
-    async def _send_one(self, row_id: int) -> None:
+    async def _claim_batch(self) -> list[OutboxMessage]:
+        """Due rows (and rows whose sender died mid-send) become `sending` with a lease, in one statement."""
+        now = self.clock()
+        lease_expired = (OutboxMessage.status == "sending") & (OutboxMessage.next_attempt_at <= now)
+        due = (OutboxMessage.status == "pending") & (OutboxMessage.next_attempt_at <= now)
+        candidates = (select(OutboxMessage.id).where(or_(due, lease_expired))
+                      .order_by(OutboxMessage.id).limit(self.settings.batch_size))
+        async with self.sessions.begin() as session:
+            if session.bind.dialect.name == "postgresql":  # several senders: each takes rows no other holds
+                candidates = candidates.with_for_update(skip_locked=True)
+            claimed = await session.scalars(
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(candidates.scalar_subquery()))
+                .values(status="sending", attempts=OutboxMessage.attempts + 1,
+                        next_attempt_at=now + timedelta(seconds=self.settings.lease_s))
+                .returning(OutboxMessage),
+                execution_options={"synchronize_session": False})
+            return sorted(claimed.all(), key=lambda row: row.id)
+
+    async def _send(self, row: OutboxMessage) -> dict[str, Any]:
+        """Delivers one claimed row and says what to record; never raises, so one failure spares the batch."""
         from integrations.wecom.errors import TransientWeComError, WeComError
 
-        row = await self._claim(row_id)
-        if row is None:
-            return
-        values: dict[str, Any]
         try:
             values = await self._deliver(row)
-            values |= {"status": "sent", "sent_at": self.clock(), "last_error": None}
-            self.sent += 1
         except TransientWeComError as exc:
-            values = self._retry_values(row, str(exc))
+            return self._retry_values(row, str(exc))
         except WeComError as exc:
             log.error("outbox message %s refused by WeCom: %s", row.id, exc)
-            values = {"status": "failed", "last_error": str(exc)}
             self.failed += 1
+            return {"status": "failed", "last_error": str(exc)}
         except Exception as exc:  # noqa: BLE001 - network and unexpected errors retry with backoff
-            values = self._retry_values(row, repr(exc))
-        async with self.sessions.begin() as session:
-            await session.execute(update(OutboxMessage).where(OutboxMessage.id == row.id).values(**values))
+            return self._retry_values(row, repr(exc))
+        self.sent += 1
+        return values | {"status": "sent", "sent_at": self.clock(), "last_error": None}
 
     def _retry_values(self, row: OutboxMessage, error: str) -> dict[str, Any]:
         if row.attempts >= self.settings.max_attempts:

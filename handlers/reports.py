@@ -34,8 +34,7 @@ async def scanned(ctx: Context) -> Reply:
     assert ctx.qr is not None
     reports = service(ctx)
     try:
-        view = await reports.operation_for(ctx.qr.kind, ctx.qr.ids)
-        reports.check_reporter(ctx.user, view)
+        view = await reports.reportable(ctx.user, ctx.qr.kind, ctx.qr.ids)
     except ReportRefused as exc:
         await ctx.clear_state()
         return refused(exc)

@@ -47,8 +47,7 @@ async def form(ctx: H5Context) -> web.StreamResponse:
     assert ctx.qr is not None
     reports = service(ctx)
     try:
-        view = await reports.operation_for(ctx.qr.kind, ctx.qr.ids)
-        reports.check_reporter(ctx.user, view)
+        view = await reports.reportable(ctx.user, ctx.qr.kind, ctx.qr.ids)
     except ReportRefused as exc:
         return error_page(ctx, exc.message_zh, 403 if exc.reason_code in ("wrong_line", "not_reporter") else 404)
     return form_page(ctx, view, ctx.request.match_info["token"], secrets.token_urlsafe(18))

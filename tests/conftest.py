@@ -18,6 +18,7 @@ from bot.app import SERVICES, create_app
 from bot.context import Services
 from bot.db import Base, make_engine, make_session_factory, utcnow
 from bot.models import User
+from bot.qr import QrSigner
 from bot.settings import Settings, settings_from_dict
 
 DEMO_AES_KEY = "b3BzYm90LWRlbW8tYWVzLWtleS0zMi1ieXRlcy1vayE"
@@ -88,6 +89,17 @@ def stack_overrides() -> dict[str, dict[str, Any]]:
 
 
 @pytest.fixture
+async def sim() -> AsyncIterator[Any]:
+    """A small plant's OPC UA simulator on loopback (the equipment tests read it with the real collector)."""
+    from tests.bot.equipment.support import make_sim
+
+    simulator = make_sim()
+    await simulator.start()
+    yield simulator
+    await simulator.stop()
+
+
+@pytest.fixture
 def stack_routers() -> list[Any] | None:
     """Override per test module to run the stack with your own routers (None: the product's routers)."""
     return None
@@ -110,9 +122,11 @@ async def stack(engine: AsyncEngine, db_url: str, aiohttp_server: Any, stack_ove
     server = await aiohttp_server(app)
     bot_url = str(server.make_url("")).rstrip("/")
     settings.server.public_url = bot_url
+    services = app[SERVICES]
+    services.qr = QrSigner(settings.qr.secret, bot_url)  # the port is known only now: labels point at it
     sandbox.config.callback_url = f"{bot_url}/wecom/callback"
     try:
-        yield Stack(sandbox, app[SERVICES], bot_url, app)
+        yield Stack(sandbox, services, bot_url, app)
     finally:
         await sandbox.stop()
 

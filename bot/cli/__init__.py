@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("asyncua", "aiosqlite", "apscheduler.executors.default"):
+    for noisy in ("asyncua", "aiosqlite", "apscheduler", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         result = args.func(args)

@@ -40,11 +40,19 @@ class DemoUrls:
 
 
 async def seed(settings: Settings) -> SeedResult:
+    """The demo plant, then a month of history behind it so KPIs and charts mean something at once."""
     from bot.db import make_engine, make_session_factory, utcnow
+    from bot.kpi.demo_history import seed_history
 
     engine = make_engine(settings.database.url)
+    sessions = make_session_factory(engine)
     try:
-        return await seed_if_empty(make_session_factory(engine), utcnow(), settings.tz)
+        result = await seed_if_empty(sessions, utcnow(), settings.tz)
+        if result.seeded:
+            async with sessions.begin() as session:
+                history = await seed_history(session, utcnow())
+                result.counts.update({f"history {k}": v for k, v in history.items()})
+        return result
     finally:
         await engine.dispose()
 

@@ -9,6 +9,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.db import lock_row
 from bot.models import Machine, Operation, User, WorkOrder
 from bot.models.reports import ChangeKind, ChangeStatus, ReportChange, ReportStatus, WorkReport
 from bot.reports.errors import ReportRefused
@@ -85,6 +86,12 @@ class ReportService:
         return await self.view_by_id(operation_id)
 
     # ---- rules
+    async def reportable(self, user: User, kind: str, ids: tuple[str, ...]) -> OperationView:
+        """What a scanned label points at, if this user may report on it (chat and H5 alike)."""
+        view = await self.operation_for(kind, ids)
+        self.check_reporter(user, view)
+        return view
+
     def allowance(self, planned: int) -> int:
         return max(self.settings.tolerance_quantity, math.ceil(planned * self.settings.tolerance_percent / 100))
 
@@ -128,9 +135,7 @@ class ReportService:
         if existing is not None:
             return await self.result(existing, duplicate=True)
         reason_code = self.check_quantities(good, scrap, reason_code)
-        # No row lock: the core commits callbacks in batches (several lanes on PostgreSQL), and a lock on a
-        # busy operation would serialise the lanes and deadlock them. Two reports racing past the tolerance
-        # in the same instant can therefore both pass; the shift summary and the export show it.
+        await lock_row(self.session, Operation.id, operation_id)  # two reports cannot both pass the tolerance
         view = await self.view_by_id(operation_id)
         self.check_reporter(user, view)
         remaining = view.planned - view.good - view.pending_good

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.db
 
 class Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 8, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -150,7 +150,7 @@ async def test_expired_token_is_refreshed_once_and_the_send_succeeds(
 
 
 async def test_the_same_idempotency_key_cannot_be_queued_twice(session_factory: async_sessionmaker) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     await queue(session_factory, "a", ["zhangsan"], now, key="report:1:confirm")
     with pytest.raises(IntegrityError):
         await queue(session_factory, "a", ["zhangsan"], now, key="report:1:confirm")

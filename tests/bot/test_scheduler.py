@@ -1,7 +1,7 @@
 """Jobs: a slot fires once across replicas, a failing job is reported and the scheduler goes on."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -15,7 +15,7 @@ from bot.settings import settings_from_dict
 from bot.templates import Templates
 
 pytestmark = pytest.mark.db
-NOON = datetime(2026, 11, 25, 4, 0, 30, tzinfo=timezone.utc)
+NOON = datetime(2026, 11, 25, 4, 0, 30, tzinfo=UTC)
 
 
 def services(session_factory, jobs_config: dict | None = None) -> Services:

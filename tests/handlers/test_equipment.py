@@ -14,18 +14,10 @@ from bot.models import OutboxMessage
 from bot.models.equipment import MachineState
 from integrations.opcua.simulator import PlantSimulator
 from jobs import andon_escalation
-from tests.bot.equipment.support import Driver, FakeClock, alerts, equipment_config, make_sim, seed_machines
+from tests.bot.equipment.support import Driver, FakeClock, alerts, equipment_config, seed_machines
 from tests.conftest import Stack, eventually
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[PlantSimulator]:
-    simulator = make_sim()
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
 
 
 @pytest.fixture

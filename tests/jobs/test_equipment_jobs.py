@@ -2,25 +2,16 @@
 machine becomes a card in the sandbox; the escalation job is a no-op without equipment."""
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from integrations.opcua.simulator import PlantSimulator
 from jobs import JOBS, andon_escalation, equipment_poll
-from tests.bot.equipment.support import equipment_config, intervals, make_sim, seed_machines
+from tests.bot.equipment.support import equipment_config, intervals, seed_machines
 from tests.conftest import Stack, eventually
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
-
-
-@pytest.fixture
-async def sim() -> AsyncIterator[PlantSimulator]:
-    simulator = make_sim()
-    await simulator.start()
-    yield simulator
-    await simulator.stop()
 
 
 @pytest.fixture

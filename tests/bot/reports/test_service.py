@@ -178,3 +178,23 @@ async def test_machine_qr_finds_the_current_released_operation(session_factory, 
             await service.operation_for("op", ("WO-404", "10"))
         with pytest.raises(ReportRefused, match="unknown_machine"):
             await service.operation_for("machine", ("NOPE",))
+
+
+async def test_concurrent_reports_cannot_both_pass_the_tolerance(session_factory, seeded: Seeded) -> None:
+    """Regression: each of two simultaneous reports fits the plan, together they do not. The second must wait
+    for the first's transaction (a row lock on PostgreSQL, the single writer on SQLite), then be refused."""
+    import asyncio
+
+    run = runner(session_factory, over_report="refuse")
+    async with session_factory.begin() as first:
+        user = await first.scalar(select(User).where(User.wecom_userid == "op1"))
+        await ApprovalService(first, run.settings, TZ, NOW).report(
+            user, seeded.op10, 60, 0, None, source="chat", idempotency_key="race-1")
+        second = asyncio.create_task(
+            run("op2", "report", seeded.op10, 60, 0, None, source="chat", idempotency_key="race-2"))
+        await asyncio.sleep(0.3)
+        assert not second.done(), "the second report read the plan before the first one committed"
+    with pytest.raises(ReportRefused) as refused:
+        await second
+    assert refused.value.reason_code == "over_report"
+    assert await count(session_factory) == 1

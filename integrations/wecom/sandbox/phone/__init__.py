@@ -23,7 +23,7 @@ def bot_base_url(sandbox: Sandbox) -> str:
 
 
 def mount_phone(sandbox: Sandbox) -> None:
-    """Adds GET /phone (and / redirecting there), its assets and two small lookups to `sandbox.app`; call before the sandbox starts."""
+    """Adds GET /phone (and / redirecting there), its assets and two lookups to `sandbox.app`; call before start."""
 
     async def page(request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC_DIR / "phone.html", headers=NO_CACHE)
