@@ -137,3 +137,10 @@ async def test_a_slow_handler_answers_empty_in_time_and_replies_through_the_outb
 
     row = await eventually(delivered)
     assert row.msgid == sent.msgid
+
+
+async def test_help_shows_reporting_to_operators_but_not_to_qc(stack: Stack) -> None:
+    await stack.add_user("op9", "操作工", ["operator"])
+    await stack.add_user("qc9", "质检员", ["qc"])
+    assert "我的报工" in (await stack.sandbox.send_text("op9", "帮助")).reply["Content"]
+    assert "我的报工" not in (await stack.sandbox.send_text("qc9", "帮助")).reply["Content"]
