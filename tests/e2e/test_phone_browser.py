@@ -182,3 +182,21 @@ async def test_renders_every_message_kind_live(page: Any, demo_stack: DemoStack)
     multi = pane.locator("[data-task-id='multi-1']")
     await expect(multi.locator("select")).to_have_value("sunhao")
     await expect(multi).to_contain_text("报修分派")
+
+
+async def test_scan_an_uploaded_label_image(page: Any, demo_stack: DemoStack, tmp_path: Path) -> None:
+    """Chromium on Linux has no BarcodeDetector: the page decodes the photo with its vendored jsQR."""
+    from playwright.async_api import expect
+
+    from bot.qr import QrPayload, render_png
+
+    label = tmp_path / "label.png"
+    label.write_bytes(render_png(demo_stack.services.qr.url(QrPayload("op", ("WO-1001", "10")))))
+    await page.goto(f"{demo_stack.phone_url}?user=zhangwei")
+    await expect(page.locator("body[data-live='1']")).to_have_count(1)
+    await page.get_by_test_id("scan").click()
+    await page.locator("#upload-input").set_input_files(str(label))
+    await expect(page.get_by_test_id("scan-sheet")).to_be_hidden()
+    reply = await demo_stack.sandbox.wait_for_message(
+        lambda m: m.api == "passive_reply" and "zhangwei" in m.touser and "WO-1001" in str(m.payload), timeout=5)
+    assert "WO-1001" in str(reply.payload)

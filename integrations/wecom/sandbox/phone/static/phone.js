@@ -211,7 +211,7 @@ function closeWebview() {
 // ---------- scanning
 async function openScan() {
   $("#scan-sheet").classList.remove("hidden");
-  $("#upload-note").textContent = "BarcodeDetector" in window ? "" : "此浏览器不能识别图片中的二维码，请点选标签或粘贴内容。";
+  $("#upload-note").textContent = "";
   if (S.labels) return;
   const list = $("#label-list");
   try {
@@ -230,13 +230,26 @@ async function openScan() {
   });
 }
 function closeScan() { $("#scan-sheet").classList.add("hidden"); }
+// The browser's own BarcodeDetector where there is one (not in Chromium on Linux), else jsQR (vendor/).
+async function readQr(bitmap) {
+  if ("BarcodeDetector" in window) {
+    const codes = await new window.BarcodeDetector({ formats: ["qr_code"] }).detect(bitmap);
+    return codes.length ? codes[0].rawValue : null;
+  }
+  const canvas = document.createElement("canvas");
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
+  const context = canvas.getContext("2d");
+  context.drawImage(bitmap, 0, 0);
+  const pixels = context.getImageData(0, 0, canvas.width, canvas.height);
+  const code = window.jsQR(pixels.data, pixels.width, pixels.height);
+  return code ? code.data : null;
+}
 async function decodeImage(file) {
-  if (!("BarcodeDetector" in window)) { toast("此浏览器不支持识别二维码图片"); return; }
   try {
-    const detector = new window.BarcodeDetector({ formats: ["qr_code"] });
-    const codes = await detector.detect(await createImageBitmap(file));
-    if (!codes.length) { toast("图片中没有找到二维码"); return; }
-    scan(codes[0].rawValue);
+    const text = await readQr(await createImageBitmap(file));
+    if (!text) { toast("图片中没有找到二维码"); return; }
+    scan(text);
   } catch (error) {
     toast(`无法识别：${error.message}`);
   }
