@@ -239,7 +239,7 @@ class InboundProcessor:
         text = ctx.inbound.scan_result or ""
         try:
             if signer is None:
-                raise QrError("malformed", "无法识别的二维码。")
+                raise QrError("malformed", "no QR secret configured")
             ctx.qr = signer.verify(text, now=ctx.now)
         except QrError as exc:
             log.warning("refused QR from %s: %s (%r)", ctx.user.wecom_userid, exc.reason, text[:200])

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -11,14 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
 from bot.equipment.settings import EquipmentSettings
-from bot.models import User
+from bot.models import OutboxMessage, User
 from bot.templates import Templates
 
 if TYPE_CHECKING:
     from bot.equipment.andon import AlertView
+    from bot.models.equipment import DowntimeAlert
 
 log = logging.getLogger(__name__)
 LEVEL_ROLES = ("maintenance", "team_lead", "manager")
+# WeCom honours a send's response_code once within 72 h; the margin covers outbox delays and clock skew.
+RESPONSE_CODE_USABLE = timedelta(hours=72) - timedelta(minutes=10)
+
+
+def card_key(alert_id: int, level: int) -> str:
+    """The outbox idempotency key of an alert's card for one escalation level (the row keeps its response_code)."""
+    return f"andon:{alert_id}:L{level}"
 
 
 class Notifier:
@@ -48,7 +56,7 @@ class Notifier:
         if to:
             card = json.loads(self.templates.render("equipment/card_down.json.j2", **data))
             outbox.enqueue(session, "template_card", card, to=to, now=now,
-                           idempotency_key=f"andon:{alert.id}:L{level}")
+                           idempotency_key=card_key(alert.id, level))
         webhook = self.settings.recipients(view.line_code).webhook_key
         if webhook and level == 0:
             text = self.templates.render("equipment/robot_down.md.j2", **data)
@@ -58,3 +66,31 @@ class Notifier:
             log.warning("andon: nobody to tell about %s on line %s (level %d): add users with role %s or "
                         "[[equipment.lines]] recipients", view.machine_code, view.line_code, level,
                         LEVEL_ROLES[level])
+
+    async def close_cards(self, session: AsyncSession, alert: DowntimeAlert, *, outcome: str, now: datetime,
+                          by: str = "", tapped_task_id: str | None = None, tapper: str | None = None) -> int:
+        """Disable the buttons of everyone else's cards so nobody else walks to the machine; returns updates queued.
+
+        The tapper's own card is answered passively. A send's response_code works once, so each card is closed at
+        most once; a card not delivered yet (no response_code) or too old for WeCom is skipped."""
+        keys = [card_key(alert.id, level) for level in range(len(LEVEL_ROLES))]
+        rows = await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.in_(keys + [f"{key}:closed" for key in keys])))
+        by_key = {row.idempotency_key: row for row in rows}
+        label = self.templates.render("equipment/card_closed.txt.j2", outcome=outcome, by=by)
+        queued = 0
+        for key in keys:
+            card = by_key.get(key)
+            if (card is None or f"{key}:closed" in by_key or not card.response_code or card.sent_at is None
+                    or now - card.sent_at > RESPONSE_CODE_USABLE):
+                continue
+            skip = set(card.invalid_users or [])
+            if tapper and tapped_task_id and card.payload.get("task_id") == tapped_task_id:
+                skip.add(tapper)
+            to = [userid for userid in card.target.get("touser", []) if userid not in skip]
+            if to:
+                outbox.enqueue(session, "update_template_card", {"replace_name": label}, to=to, now=now,
+                               channel="card_update", response_code=card.response_code,
+                               idempotency_key=f"{key}:closed")
+                queued += 1
+        return queued

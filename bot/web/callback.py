@@ -11,7 +11,7 @@ from bot.errors import report_error
 from bot.inbound import InboundProcessor, process_with_deadline
 from bot.settings import WeComSettings
 from integrations.wecom.crypto import CallbackCrypto, CallbackError
-from integrations.wecom.messages import parse_inbound
+from integrations.wecom.messages import parse_inbound, text_reply
 
 log = logging.getLogger(__name__)
 
@@ -66,11 +66,13 @@ class CallbackView:
         if inbound.agent_id is not None and inbound.agent_id != self.settings.agent_id:
             return self._refuse(request, 403, f"message for agent {inbound.agent_id}")
         try:
-            outcome = await process_with_deadline(self.processor, inbound, self.settings.reply_budget_s)
+            reply_xml = (await process_with_deadline(self.processor, inbound, self.settings.reply_budget_s)).reply_xml
         except Exception as exc:  # noqa: BLE001 - a failing handler must not make WeCom retry forever
             report_error("callback", exc, user=inbound.user_id, key=inbound.dedupe_key)
+            # Nothing was stored (the transaction rolled back): say so, rather than leave the user waiting.
+            apology = self.processor.services.templates.render("core/failed.txt.j2")
+            reply_xml = text_reply(inbound.user_id, inbound.corp_id, apology, int(time.time()))
+        if reply_xml is None:
             return web.Response(status=200, text="")
-        if outcome.reply_xml is None:
-            return web.Response(status=200, text="")
-        encrypted = self.crypto.encrypt_message(outcome.reply_xml, secrets.token_hex(8), int(time.time()))
+        encrypted = self.crypto.encrypt_message(reply_xml, secrets.token_hex(8), int(time.time()))
         return web.Response(body=encrypted.encode(), content_type="application/xml")

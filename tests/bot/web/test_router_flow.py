@@ -113,3 +113,29 @@ async def test_card_buttons_take_the_longest_matching_prefix(flow: Stack) -> Non
 
 async def test_menu_click_routes_by_key(flow: Stack) -> None:
     assert (await flow.sandbox.click_menu("op1", "MY_MENU")).reply["Content"] == "菜单"
+
+
+async def test_a_crashing_handler_stores_nothing_and_apologises(stack: Stack) -> None:
+    from sqlalchemy import func, select
+
+    from bot.errors import error_counts
+    from bot.models import ConversationState, InboundEvent
+
+    broken = Router("broken")
+
+    @broken.command("坏")
+    async def crash(ctx: Context) -> Reply:
+        await ctx.set_state("half.done", {"x": 1})
+        raise RuntimeError("handler bug")
+
+    from bot.router import Dispatcher
+
+    stack.services.dispatcher = Dispatcher([broken])
+    await stack.add_user("op7", "操作工", ["operator"])
+    before = error_counts["callback"]
+    result = await stack.sandbox.send_text("op7", "坏")
+    assert result.status == 200 and "出错" in result.reply["Content"]
+    assert error_counts["callback"] == before + 1
+    async with stack.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(InboundEvent)) == 0
+        assert await session.scalar(select(func.count()).select_from(ConversationState)) == 0
