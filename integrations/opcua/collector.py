@@ -90,7 +90,12 @@ class EndpointCollector:
     async def connect(self) -> None:
         """Open a session, resolve node refs (again: namespaces may be renumbered), read operation limits."""
         self._drop(self._session, None)
-        client = await build_client(self.config)
+        try:  # loading certificates (and fetching the server's) can fail before any session exists
+            with translated(f"connect to {self.config.url}"):
+                client = await build_client(self.config)
+        except OpcUaError as exc:
+            self._last_error = str(exc)
+            raise
         try:
             with translated(f"connect to {self.config.url}"):
                 await client.connect()

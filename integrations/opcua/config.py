@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -134,7 +135,7 @@ def _parse_endpoint(
         errors.add(f"{here}.mode", f"must be one of {', '.join(MODES)}, not {mode!r}")
     security = _string(item, "security", here, errors)
     if security is not None:
-        _check_security(security, f"{here}.security", errors)
+        security = _check_security(security, f"{here}.security", errors)
     username = _string(item, "username", here, errors)
     password = _string(item, "password", here, errors, allow_empty=True)
     if (username is None) != (password is None):
@@ -201,12 +202,22 @@ def _check_url(url: str, where: str, errors: _Errors) -> None:
         errors.add(where, f"needs a port, e.g. opc.tcp://{parts.hostname}:4840")
 
 
-def _check_security(text: str, where: str, errors: _Errors) -> None:
+def _check_security(text: str, where: str, errors: _Errors) -> str:
+    """The security string without blanks around commas (asyncua does not strip them), checked."""
     parts = [part.strip() for part in text.split(",")]
     if len(parts) not in (4, 5) or not all(parts):
         errors.add(where, "must be Policy,Mode,client_cert,client_key[,server_cert]")
-        return
+        return text
     if parts[0] not in SECURITY_POLICIES:
         errors.add(where, f"unknown policy {parts[0]!r} (known: {', '.join(SECURITY_POLICIES)})")
     if parts[1] not in SECURITY_MODES:
         errors.add(where, f"unknown mode {parts[1]!r} (known: {', '.join(SECURITY_MODES)})")
+    # asyncua accepts "key.pem::password" for an encrypted key; paths are relative to the working directory.
+    files = zip(_SECURITY_FILES, [parts[2], parts[3].split("::", 1)[0], *parts[4:]], strict=False)
+    for role, path in files:
+        if not Path(path).is_file():
+            errors.add(where, f"{role} file not found: {path}")
+    return ",".join(parts)
+
+
+_SECURITY_FILES = ("client certificate", "client private key", "server certificate")

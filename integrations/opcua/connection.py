@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from asyncua import Client, ua
+from asyncua.crypto import uacrypto
+from cryptography import x509
 
 from .config import EndpointConfig
 from .const import DEFAULT_CHUNK, SESSION_TIMEOUT_MS, WATCHDOG_INTERVAL_S
@@ -20,8 +22,21 @@ async def build_client(config: EndpointConfig) -> Client:
         client.set_password(config.password or "")
     if config.security:
         with translated(f"{config.name}: load security {config.security.split(',')[0]}"):
+            if not config.application_uri:
+                client.application_uri = await _certificate_uri(config.security) or client.application_uri
             await client.set_security_string(config.security)
     return client
+
+
+async def _certificate_uri(security: str) -> str | None:
+    """The client certificate's URI: servers reject a session whose ApplicationUri differs from it."""
+    certificate = await uacrypto.load_certificate(security.split(",")[2].strip())
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return None
+    uris = names.get_values_for_type(x509.UniformResourceIdentifier)
+    return uris[0] if uris else None
 
 
 async def read_limits(client: Client, limit_nodes: list[ua.NodeId]) -> list[int]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from integrations.opcua.config import EndpointConfig, TagRef, parse_endpoints, parse_node_ref, parse_tags
@@ -15,14 +17,16 @@ def test_minimal_endpoint_gets_defaults() -> None:
     assert (endpoints[0].interval_s, endpoints[0].mode, endpoints[0].timeout_s) == (1.0, "poll", 4.0)
 
 
-def test_full_endpoint_parses() -> None:
+def test_full_endpoint_parses(tmp_path: Path) -> None:
+    for name in ("cert.pem", "key.pem", "server.der"):
+        (tmp_path / name).write_bytes(b"x")  # the security string's files must exist
     table = {
         "name": "press",
         "url": "opc.tcp://plc:4840/ua",
         "interval_s": 0.5,
         "mode": "subscribe",
         "timeout_s": 2,
-        "security": "Basic256Sha256,SignAndEncrypt,cert.pem,key.pem,server.der",
+        "security": f"Basic256Sha256,SignAndEncrypt,{tmp_path}/cert.pem,{tmp_path}/key.pem,{tmp_path}/server.der",
         "username": "op",
         "password": "",
         "application_uri": "urn:opsbot:client",

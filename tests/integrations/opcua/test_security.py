@@ -25,7 +25,7 @@ from integrations.opcua.errors import OpcUaError
 
 from .conftest import free_port
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+on_module_loop = pytest.mark.asyncio(loop_scope="module")  # the secured server lives on the module loop
 
 SERVER_URI = "urn:opsbot:test:secured-plc"
 CLIENT_URI = "urn:opsbot:test:collector"
@@ -51,13 +51,17 @@ class SecuredServer:
 class PasswordUserManager:
     """Accepts exactly the users in USERS; None makes asyncua answer BadUserAccessDenied."""
 
-    def get_user(self, iserver: Any, username: str | None = None, password: str | None = None, certificate: Any = None) -> User | None:
+    def get_user(
+        self, iserver: Any, username: str | None = None, password: str | None = None, certificate: Any = None
+    ) -> User | None:
         if username is not None and USERS.get(username) == password:
             return User(role=UserRole.User, name=username)
         return None
 
 
-def write_app_certificate(folder: Path, stem: str, app_uri: str, usage: x509.ObjectIdentifier, der: bool) -> tuple[Path, Path]:
+def write_app_certificate(
+    folder: Path, stem: str, app_uri: str, usage: x509.ObjectIdentifier, der: bool
+) -> tuple[Path, Path]:
     """A self-signed application certificate for app_uri and this host (as OPC UA Part 6 wants), and its key."""
     key = generate_private_key()
     names: list[x509.GeneralName] = [
@@ -66,7 +70,9 @@ def write_app_certificate(folder: Path, stem: str, app_uri: str, usage: x509.Obj
         x509.DNSName("localhost"),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
     ]
-    cert = generate_self_signed_app_certificate(key, stem, {"organizationName": "opsbot tests"}, names, extended=[usage], days=2)
+    cert = generate_self_signed_app_certificate(
+        key, stem, {"organizationName": "opsbot tests"}, names, extended=[usage], days=2
+    )
     cert_path = folder / f"{stem}.{'der' if der else 'pem'}"
     cert_path.write_bytes(cert.public_bytes(Encoding.DER if der else Encoding.PEM))
     key_path = folder / f"{stem}-key.pem"
@@ -78,7 +84,9 @@ def write_app_certificate(folder: Path, stem: str, app_uri: str, usage: x509.Obj
 async def secured(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[SecuredServer]:
     folder = tmp_path_factory.mktemp("opcua-pki")
     server_cert, server_key = write_app_certificate(folder, "server", SERVER_URI, ExtendedKeyUsageOID.SERVER_AUTH, True)
-    client_cert, client_key = write_app_certificate(folder, "client", CLIENT_URI, ExtendedKeyUsageOID.CLIENT_AUTH, False)
+    client_cert, client_key = write_app_certificate(
+        folder, "client", CLIENT_URI, ExtendedKeyUsageOID.CLIENT_AUTH, False
+    )
     url = f"opc.tcp://127.0.0.1:{free_port()}/secured/"
     server = Server(user_manager=PasswordUserManager())  # type: ignore[arg-type]
     await server.init()
@@ -118,6 +126,7 @@ def config(secured: SecuredServer, **overrides: Any) -> EndpointConfig:
 TAGS = [TagRef("state", f"nsu={NAMESPACE};s=Press1.State")]
 
 
+@on_module_loop
 @pytest.mark.parametrize("pin_server_cert", [False, True], ids=["discovered-server-cert", "pinned-server-cert"])
 async def test_right_certificates_and_password_read_good_values(secured: SecuredServer, pin_server_cert: bool) -> None:
     collector = EndpointCollector(config(secured, security=secured.security(pin_server_cert=pin_server_cert)), TAGS)
@@ -131,6 +140,7 @@ async def test_right_certificates_and_password_read_good_values(secured: Secured
     assert cycle.values["state"].good and cycle.values["state"].status == "Good"
 
 
+@on_module_loop
 async def test_wrong_password_is_a_readable_error(secured: SecuredServer) -> None:
     collector = EndpointCollector(config(secured, password="wrong"), TAGS)
     try:
@@ -140,11 +150,11 @@ async def test_wrong_password_is_a_readable_error(secured: SecuredServer) -> Non
     finally:
         await collector.close()
     assert secured.url in str(caught.value)
-    print("WRONGPW:", caught.value, "| cycle:", cycle.error)
     assert not cycle.ok and "BadUserAccessDenied" in (cycle.error or "")
     assert not collector.connected
 
 
+@on_module_loop
 async def test_no_user_token_against_username_only_server_is_rejected(secured: SecuredServer) -> None:
     collector = EndpointCollector(config(secured, username=None, password=None), TAGS)
     try:
@@ -154,6 +164,7 @@ async def test_no_user_token_against_username_only_server_is_rejected(secured: S
         await collector.close()
 
 
+@on_module_loop
 async def test_no_security_against_secured_only_endpoint_is_a_readable_error(secured: SecuredServer) -> None:
     collector = EndpointCollector(config(secured, security=None), TAGS)
     try:
@@ -163,19 +174,32 @@ async def test_no_security_against_secured_only_endpoint_is_a_readable_error(sec
     finally:
         await collector.close()
     message = str(caught.value)
-    print("NOSEC:", message, "| cycle:", cycle.error)
-    assert message.startswith("press:") or secured.url in message
-    assert "Traceback" not in message and "\n" not in message
-    assert not cycle.ok and cycle.error
+    # The server offers no SecurityPolicy#None endpoint; the line says so and names the endpoint.
+    assert secured.url in message and "No matching endpoints" in message and "SecurityPolicy#None" in message
+    assert "\n" not in message
+    assert not cycle.ok and cycle.error == message
 
 
+@on_module_loop
 async def test_client_certificate_for_another_application_uri_is_rejected(secured: SecuredServer) -> None:
     collector = EndpointCollector(config(secured, application_uri="urn:someone:else"), TAGS)
     try:
-        with pytest.raises(OpcUaError):
+        with pytest.raises(OpcUaError) as caught:
             await collector.connect()
     finally:
         await collector.close()
+    assert "BadCertificateUriInvalid" in str(caught.value)
+
+
+@on_module_loop
+async def test_application_uri_defaults_to_the_client_certificate_uri(secured: SecuredServer) -> None:
+    collector = EndpointCollector(config(secured, application_uri=None), TAGS)
+    try:
+        await collector.connect()
+        cycle = await collector.read_once()
+    finally:
+        await collector.close()
+    assert cycle.ok and cycle.values["state"].value == STATE_VALUE, cycle.error
 
 
 def test_missing_certificate_file_is_one_readable_line(tmp_path: Path) -> None:
@@ -191,3 +215,17 @@ def test_missing_certificate_file_is_one_readable_line(tmp_path: Path) -> None:
     endpoints, errors = parse_endpoints([table])
     assert endpoints == []
     assert errors == [f"equipment.endpoints[0].security: client certificate file not found: {missing}"]
+
+
+def test_existing_files_pass_and_blanks_around_commas_are_dropped(tmp_path: Path) -> None:
+    cert, key, server = (tmp_path / name for name in ("client.pem", "client-key.pem", "server.der"))
+    for path in (cert, key, server):
+        path.write_bytes(b"x")
+    table = {
+        "name": "press",
+        "url": "opc.tcp://127.0.0.1:4840",
+        "security": f"Basic256Sha256, SignAndEncrypt, {cert}, {key}, {server}",
+    }
+    endpoints, errors = parse_endpoints([table])
+    assert errors == []
+    assert endpoints[0].security == f"Basic256Sha256,SignAndEncrypt,{cert},{key},{server}"
