@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.context import Context, Reply
 from bot.equipment import andon
+from bot.equipment.cards import Notifier
 from bot.equipment.settings import EquipmentSettings
 from bot.equipment.status import machine_status, state_names
 from bot.router import Router
@@ -29,6 +30,14 @@ def _alert_id(ctx: Context) -> int:
     return int((ctx.inbound.event_key or "").rsplit(":", 1)[1])
 
 
+async def _close_others_cards(ctx: Context, view: andon.AlertView, outcome: str) -> None:
+    """The others who got this alert's cards see who took or fixed it, in this transaction (the tapper: passively)."""
+    notifier = Notifier(ctx.services.templates, settings_of(ctx))
+    await notifier.close_cards(ctx.session, view.alert, outcome=outcome, now=ctx.now,
+                               by=ctx.user.name or ctx.user.wecom_userid, tapped_task_id=ctx.inbound.task_id,
+                               tapper=ctx.user.wecom_userid)
+
+
 def _refused(ctx: Context, exc: andon.AndonRefused) -> Reply:
     """Tell the tapper why (by message: a tap can only be answered with a new button label)."""
     labels = button_labels(ctx.services.templates.content_dir)
@@ -42,6 +51,7 @@ async def acknowledge(ctx: Context) -> Reply:
         view = await andon.acknowledge(ctx.session, _alert_id(ctx), ctx.user, ctx.now)
     except andon.AndonRefused as exc:
         return _refused(ctx, exc)
+    await _close_others_cards(ctx, view, "acknowledged")
     ctx.send("text", {"content": ctx.render("equipment/acknowledged.txt.j2", v=view)})
     return Reply(replace_button=button_labels(ctx.services.templates.content_dir)["acknowledged"])
 
@@ -52,6 +62,7 @@ async def fixed(ctx: Context) -> Reply:
         view = await andon.fix(ctx.session, _alert_id(ctx), ctx.user, ctx.now)
     except andon.AndonRefused as exc:
         return _refused(ctx, exc)
+    await _close_others_cards(ctx, view, "fixed")
     await ctx.set_state(REASON_STATE, {"alert_id": view.alert.id}, ttl_s=3600)
     ctx.send("text", {"content": ctx.render("equipment/reasons.txt.j2", v=view, reasons=settings_of(ctx).reasons)})
     return Reply(replace_button=button_labels(ctx.services.templates.content_dir)["fixed"])

@@ -130,6 +130,7 @@ async def sweep(session: AsyncSession, settings: EquipmentSettings, notifier: No
         if alert.recovered_at is not None:
             if now - alert.recovered_at >= timedelta(seconds=settings.andon.recover_s):
                 alert.status = AlertStatus.CANCELLED
+                await notifier.close_cards(session, alert, outcome="cancelled", now=now)
                 result.cancelled += 1
             continue
         level = alert.escalation_level

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.equipment.cards import Notifier
-from bot.models import OutboxMessage
+from bot.models import Line, OutboxMessage
 from bot.models.equipment import MachineState
 from integrations.opcua.simulator import PlantSimulator
 from jobs import andon_escalation
@@ -109,8 +109,13 @@ async def test_untaken_alert_escalates_to_team_lead_then_manager(
     boss = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card" and m.touser == ["zhao"])
     [alert] = await alerts(stack.services.sessions)
     assert boss.payload["task_id"] == f"{alert.task_id}-L2" and alert.escalation_level == 2
+    await eventually(lambda: all_sent(stack))  # the cards' response_codes are recorded
     result = await stack.sandbox.tap_card_button("zhao", boss.payload["task_id"], f"eq:ack:{alert.id}")
     assert result.reply is not None and result.reply["Button"]["ReplaceName"] == "已接单"
+    for userid in ("wang", "li"):  # the maintenance and team-lead cards close too; zhao's only card was tapped
+        closed = await stack.sandbox.wait_for_message(
+            lambda m, u=userid: m.api == "update_template_card" and m.touser == [u])
+        assert closed.payload == {"replace_name": "已由 赵经理 接单"}
     late = await stack.sandbox.tap_card_button("li", lead.payload["task_id"], f"eq:ack:{alert.id}")
     assert late.reply is not None and late.reply["Button"]["ReplaceName"] == "已处理"
     told = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "text" and m.touser == ["li"])
@@ -128,3 +133,68 @@ async def test_status_command_lists_machines_and_since_when(
     assert "L1-M1 设备L1-M1：运行" in text and "L2-M1 设备L2-M1：停机" in text and "ELEC" in text
     only_l1 = (await stack.sandbox.send_text("op", "设备状态 l1")).reply
     assert only_l1 is not None and "L2-M1" not in only_l1["Content"] and "L1-M2" in only_l1["Content"]
+
+
+async def test_taking_an_alert_closes_the_card_of_the_other_maintenance_users(
+        stack: Stack, sim: PlantSimulator, drive: Driver, clock: FakeClock) -> None:
+    async with stack.services.sessions() as session:
+        line_id = await session.scalar(select(Line.id).where(Line.code == "L1"))
+    await stack.add_user("chen", "陈师傅", ["maintenance"], line_id=line_id)
+    await sim.fail("L1-M1", alarm=105)
+    await drive.step()
+    await drive.step(61)
+    card = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card")
+    assert sorted(card.touser) == ["chen", "wang"] and card.response_code
+    await eventually(lambda: all_sent(stack))
+    [alert] = await alerts(stack.services.sessions)
+
+    clock.advance(30)
+    taken = await stack.sandbox.tap_card_button("chen", alert.task_id, f"eq:ack:{alert.id}")
+    assert taken.reply is not None and taken.reply["Button"]["ReplaceName"] == "已接单"  # the tapper: passively
+    other = await stack.sandbox.wait_for_message(lambda m: m.api == "update_template_card")
+    assert other.touser == ["wang"] and other.payload == {"replace_name": "已由 陈师傅 接单"}
+    assert other.response_code == card.response_code  # the code message/send returned, used once
+
+    clock.advance(600)
+    fixed = await stack.sandbox.tap_card_button("chen", alert.task_id, f"eq:fix:{alert.id}")
+    assert fixed.reply is not None and fixed.reply["Button"]["ReplaceName"] == "已修复"
+    await stack.sandbox.wait_for_message(lambda m: m.msgtype == "text" and "停机原因" in m.payload["content"])
+    await eventually(lambda: all_sent(stack))  # WeCom accepted every update: none failed on a used code
+    updates = [m for m in stack.sandbox.messages if m.api == "update_template_card"]
+    assert [m.touser for m in updates] == [["wang"]]  # the card was closed once, and never for the tapper
+    passive = [m.payload["replace_name"] for m in stack.sandbox.messages_for("chen") if m.api == "passive_reply"]
+    assert passive == ["已接单", "已修复"]
+
+
+async def test_cancelled_alert_closes_delivered_cards_and_skips_undelivered_ones(
+        stack: Stack, sim: PlantSimulator, drive: Driver, clock: FakeClock) -> None:
+    await sim.fail("L1-M1", alarm=105)
+    await drive.step()
+    await drive.step(61)
+    delivered = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card")
+    await eventually(lambda: all_sent(stack))
+    stack.sandbox.inject_fault("message/send", errcode=-1, times=100)  # WeCom busy: the next card stays queued
+    await sim.fail("L1-M2", alarm=120)
+    await drive.step()
+    await drive.step(61)
+    first, second = await alerts(stack.services.sessions)
+
+    async def second_card_tried() -> bool:
+        async with stack.services.sessions() as session:
+            row = await session.scalar(select(OutboxMessage).where(
+                OutboxMessage.idempotency_key == f"andon:{second.id}:L0"))
+            return row is not None and row.attempts >= 1 and row.status == "pending" and row.response_code is None
+    await eventually(second_card_tried)
+
+    await sim.repair("L1-M1")
+    await sim.repair("L1-M2")
+    await drive.step(5)
+    clock.advance(300)
+    await andon_escalation.run(stack.services, clock())
+    assert [a.status for a in await alerts(stack.services.sessions)] == ["cancelled", "cancelled"]
+    closed = await stack.sandbox.wait_for_message(lambda m: m.api == "update_template_card")
+    assert closed.touser == ["wang"] and closed.payload == {"replace_name": "设备已恢复，报警取消"}
+    assert closed.response_code == delivered.response_code
+    async with stack.services.sessions() as session:
+        updates = (await session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "card_update"))).all()
+    assert [row.idempotency_key for row in updates] == [f"andon:{first.id}:L0:closed"]  # none for the queued card
