@@ -17,8 +17,9 @@ from .conftest import free_port, wait_until
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("outage_s", [6, 30], ids=["6s", "30s"])
 async def test_cycles_fail_during_the_gap_and_recover_within_5s_of_restart(
-    caplog: pytest.LogCaptureFixture,
+    caplog: pytest.LogCaptureFixture, outage_s: int
 ) -> None:
     caplog.set_level(logging.INFO, logger="integrations.opcua")
     sim = PlantSimulator(
@@ -43,8 +44,9 @@ async def test_cycles_fail_during_the_gap_and_recover_within_5s_of_restart(
         assert cycles[-1].values["good"].value == 0 and sim.namespace_index == 2
         await sim.stop()
         down_from = len(cycles)
-        # Stay down long enough (about 6 s of failed cycles) for the reconnect backoff to reach its cap.
-        await wait_until(lambda: sum(not c.ok for c in cycles[down_from:]) >= 30, timeout=15)
+        # Stay down (failed cycles every 0.2 s) well past the point where the reconnect backoff reaches its cap.
+        failed_cycles = int(outage_s / config.interval_s)
+        await wait_until(lambda: sum(not c.ok for c in cycles[down_from:]) >= failed_cycles, timeout=outage_s + 10)
         assert not collector.last_update_success
         await sim.tick(10)  # 5 parts made while the server was away
         sim.leading_namespaces = ("urn:vendor:firmware-update",)  # the restarted server renumbers
