@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -91,7 +91,5 @@ async def lock_row(session: AsyncSession, column: Any, value: Any) -> None:
     Inside a group-commit batch the lock is taken with NOWAIT: a batch never waits on another batch (that
     could deadlock); a conflict fails the batch and the core redoes each callback alone, where waiting is safe.
     """
-    from sqlalchemy import select
-
     nowait = bool(session.info.get(GROUP_COMMIT))
     await session.execute(select(column).where(column == value).with_for_update(nowait=nowait))

@@ -29,6 +29,11 @@ def card_key(alert_id: int, level: int) -> str:
     return f"andon:{alert_id}:L{level}"
 
 
+def closed_key(card: str) -> str:
+    """The idempotency key of the update that closes a card: a response_code works once, so one per card."""
+    return f"{card}:closed"
+
+
 class Notifier:
     """Queues andon messages in the caller's transaction (the outbox delivers them after commit)."""
 
@@ -75,13 +80,13 @@ class Notifier:
         most once; a card not delivered yet (no response_code) or too old for WeCom is skipped."""
         keys = [card_key(alert.id, level) for level in range(len(LEVEL_ROLES))]
         rows = await session.scalars(select(OutboxMessage).where(
-            OutboxMessage.idempotency_key.in_(keys + [f"{key}:closed" for key in keys])))
+            OutboxMessage.idempotency_key.in_(keys + [closed_key(key) for key in keys])))
         by_key = {row.idempotency_key: row for row in rows}
         label = self.templates.render("equipment/card_closed.txt.j2", outcome=outcome, by=by)
         queued = 0
         for key in keys:
             card = by_key.get(key)
-            if (card is None or f"{key}:closed" in by_key or not card.response_code or card.sent_at is None
+            if (card is None or closed_key(key) in by_key or not card.response_code or card.sent_at is None
                     or now - card.sent_at > RESPONSE_CODE_USABLE):
                 continue
             skip = set(card.invalid_users or [])
@@ -91,6 +96,6 @@ class Notifier:
             if to:
                 outbox.enqueue(session, "update_template_card", {"replace_name": label}, to=to, now=now,
                                channel="card_update", response_code=card.response_code,
-                               idempotency_key=f"{key}:closed")
+                               idempotency_key=closed_key(key))
                 queued += 1
         return queued

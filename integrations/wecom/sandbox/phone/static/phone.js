@@ -211,7 +211,6 @@ function closeWebview() {
 // ---------- scanning
 async function openScan() {
   $("#scan-sheet").classList.remove("hidden");
-  $("#upload-note").textContent = "";
   if (S.labels) return;
   const list = $("#label-list");
   try {
