@@ -29,7 +29,7 @@ test: $(STAMP) system-deps
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot handlers jobs integrations tests bench
+	$(BIN)/ruff check bot handlers jobs integrations opsbot tests bench
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.callbacks

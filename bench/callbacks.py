@@ -106,14 +106,14 @@ def baseline_rate(n: int) -> float:
 
 async def start_bot(database: str, users: int) -> tuple[web.AppRunner, str]:
     import bot.models  # noqa: F401
-    from bot.app import SERVICES, create_app
     from bot.db import Base
     from bot.models import User
+    from opsbot.app import SERVICES, create_app
     from tests.conftest import make_settings
 
     settings = make_settings(database)
     app = create_app(settings, run_scheduler=False)
-    engine = app[SERVICES].extras["engine"]
+    engine = app[SERVICES].engine
     async with engine.begin() as conn:
         await conn.run_sync(Base.metadata.drop_all)
         await conn.run_sync(Base.metadata.create_all)

@@ -20,7 +20,7 @@ from bot.kpi import STATES, compute_kpis
 from bot.kpi.engine import compute_prepared
 from bot.kpi.inputs import instant_ns, prepare
 from bot.kpi.periods import build_periods
-from bot.kpi.reference import reference_kpis
+from tests.bot.kpi.reference import reference_kpis
 
 TZ = "Asia/Shanghai"
 SHIFTS = [("day", "08:00", "20:00"), ("night", "20:00", "08:00")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import socket
 import statistics
 import sys
@@ -21,7 +22,8 @@ from pathlib import Path
 
 CORP, AGENT, TOKEN, SECRET = "wwsandbox0000000001", 1000002, "sandboxtoken", "sandbox-secret"
 AES_KEY = "b3BzYm90LWRlbW8tYWVzLWtleS0zMi1ieXRlcy1vayE"
-QR_SECRET = "bench-report-qr-secret-0123456789"
+QR_SECRET = secrets.token_urlsafe(32)  # `opsbot serve` refuses short or published secrets
+SESSION_SECRET = secrets.token_urlsafe(32)
 LINES = 10
 OPSBOT = Path(sys.executable).with_name("opsbot")
 
@@ -39,7 +41,7 @@ def config_text(db_url: str, bot_port: int, sandbox_port: int, cards: bool) -> s
 host = "127.0.0.1"
 port = {bot_port}
 public_url = "http://127.0.0.1:{bot_port}"
-session_secret = "bench-session-secret"
+session_secret = "{SESSION_SECRET}"
 [wecom]
 corp_id = "{CORP}"
 agent_id = {AGENT}
@@ -185,7 +187,7 @@ async def run(args: argparse.Namespace) -> int:
     sandbox = await asyncio.create_subprocess_exec(str(OPSBOT), "--config", str(config), "sandbox",
                                                    stdout=handle, stderr=handle, env=env)
     profile = ["-m", "cProfile", "-o", args.profile] if args.profile else []
-    bot = await asyncio.create_subprocess_exec(sys.executable, *profile, "-m", "bot.cli", "--config", str(config),
+    bot = await asyncio.create_subprocess_exec(sys.executable, *profile, "-m", "opsbot.cli", "--config", str(config),
                                                "serve", stdout=handle, stderr=handle, env=env)
     try:
         await wait_http(f"http://127.0.0.1:{sandbox_port}/sandbox/users", sandbox, log)

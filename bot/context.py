@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot import conversation, outbox
 from bot.models import ConversationState, User
@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.templates import Templates
 
 if TYPE_CHECKING:
+    from bot.equipment.runtime import EquipmentRuntime
     from bot.qr import QrPayload, QrSigner
     from bot.router import Dispatcher
     from integrations.wecom.client import WeComClient
@@ -33,7 +34,10 @@ class Services:
     dispatcher: Dispatcher | None = None
     client: WeComClient | None = None
     outbox_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
-    extras: dict[str, Any] = field(default_factory=dict)
+    engine: AsyncEngine | None = None  # disposed by the assembly on shutdown
+    equipment: EquipmentRuntime | None = None  # the collectors, started by the equipment_poll job
+    sandbox_url: str | None = None  # demo only: shown on the landing page
+    simulator_url: str | None = None  # demo only: the OPC UA simulator's endpoint
 
 
 @dataclass(frozen=True)
@@ -77,4 +81,4 @@ class Context:
              idempotency_key: str | None = None) -> None:
         """Queues an app message in this transaction: it leaves only if the change that caused it commits."""
         outbox.enqueue(self.session, msgtype, payload, to=to or [self.user.wecom_userid],
-                       idempotency_key=idempotency_key, now=self.now)
+                       idempotency_key=idempotency_key, now=self.now, priority=outbox.Priority.HIGH)

@@ -19,10 +19,6 @@ async def live(session: AsyncSession, state: ConversationState | None,
     return state
 
 
-async def load_state(session: AsyncSession, user_id: int, now: datetime) -> ConversationState | None:
-    return await live(session, await session.get(ConversationState, user_id), now)
-
-
 async def save_state(session: AsyncSession, user_id: int, name: str, data: dict[str, Any], now: datetime,
                      ttl_s: float) -> ConversationState:
     state = await session.get(ConversationState, user_id)

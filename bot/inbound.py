@@ -13,18 +13,20 @@ from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import conversation, outbox
+from bot import cards, conversation, outbox
 from bot.context import Context, Reply, Services
 from bot.db import GROUP_COMMIT
 from bot.errors import report_error
 from bot.models import ConversationState, InboundEvent, User
+from bot.outbox.ordering import WAIT_AT_MOST, replies_held
 from bot.router import Match
 from integrations.wecom.messages import Inbound, text_reply, update_button_reply
 
 log = logging.getLogger(__name__)
 # Built once: statement construction is a measurable share of a callback's cost.
 USER_AND_STATE = (
-    select(User, ConversationState)
+    # The third column: a message the member is still waiting for holds this reply (bot.outbox.ordering).
+    select(User, ConversationState, replies_held(User.wecom_userid, bindparam("held_since")))
     .outerjoin(ConversationState, ConversationState.user_id == User.id)
     .where(User.wecom_userid == bindparam("userid"))
     .with_for_update(of=User)  # one user's messages go one at a time, on any replica
@@ -172,19 +174,26 @@ class InboundProcessor:
     async def _process(self, session: AsyncSession, inbound: Inbound, deadline: Deadline) -> Outcome:
         """Runs the handler in the caller's transaction; `_record` then adds the de-duplication row to it."""
         now = self.services.clock()
-        found = (await session.execute(USER_AND_STATE, {"userid": inbound.user_id})).first()
-        user, state = (found[0], found[1]) if found else (None, None)
+        found = (await session.execute(USER_AND_STATE, {"userid": inbound.user_id,
+                                                         "held_since": now - WAIT_AT_MOST})).first()
+        user, state, held = (found[0], found[1], bool(found[2])) if found else (None, None, False)
+        behind = False
         if user is None or user.pending or not user.active:
             reply = await self._stranger(session, inbound, user, now)
         else:
             if user.last_seen_at is None or now - user.last_seen_at > self.SEEN_REFRESH:
                 user.last_seen_at = now
             state = await conversation.live(session, state, now)
+            # Asked (by the user query above) before the handler queues anything: a message the member is
+            # still waiting for (a chart, bot.outbox.ordering) must not be overtaken by this reply.
+            behind = held
             reply = await self._route(session, inbound, user, state, now)
+        behind = behind and bool(reply and reply.text and not reply.replace_button)
         reply_xml = self._reply_xml(inbound, reply, now)
-        if reply_xml is not None and not deadline.claim_passive():
+        if reply_xml is not None and (behind or not deadline.claim_passive()):
             if reply is not None and reply.text:
-                outbox.enqueue(session, "text", {"content": reply.text}, to=[inbound.user_id], now=now)
+                outbox.enqueue(session, "text", {"content": reply.text}, to=[inbound.user_id], now=now,
+                               priority=outbox.Priority.HIGH)  # the member is waiting for this answer
             reply_xml = None
         return Outcome(reply_xml, record={"dedupe_key": inbound.dedupe_key, "user_id": inbound.user_id,
                                           "received_at": now, "reply_xml": reply_xml})
@@ -215,9 +224,15 @@ class InboundProcessor:
                 return scanned
             match = dispatcher.match_key("scan", scanned)
         elif inbound.event == "template_card_event":
+            # Every tap brings a new single-use code for its card: kept for every feature's next replacement.
+            await cards.note_tap(session, inbound.task_id, user.wecom_userid, inbound.response_code, now)
             match = dispatcher.match_key("button", inbound.event_key or "")
         elif inbound.event == "click":
             match = dispatcher.match_key("menu", inbound.event_key or "")
+        elif inbound.msg_type == "image":
+            match = dispatcher.match_media("image", state.name if state else None)
+            if match is None:
+                return Reply(text=templates.render("core/unsupported.txt.j2"))
         elif inbound.event:
             match = dispatcher.match_key("event", inbound.event)
             if match is None:
@@ -226,7 +241,7 @@ class InboundProcessor:
             return Reply(text=templates.render("core/unsupported.txt.j2"))
         if match is None:
             return Reply(text=templates.render("core/not_understood.txt.j2"))
-        if not dispatcher.allowed(match.route, user.roles):
+        if not dispatcher.allowed(match.route, user):
             return Reply(text=templates.render("core/forbidden.txt.j2",
                                                contact=self.services.settings.plant.admin_contact))
         ctx.regex, ctx.args = match.regex, match.args

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -10,7 +11,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.plant_calendar import PlantCalendar, ShiftSettings, default_shifts, shift_problems
 from bot.settings_schema import SettingsError, from_mapping
+from bot.settings_secrets import secret_problems
+
+log = logging.getLogger(__name__)
 
 DEMO_AES_KEY = "b3BzYm90LWRlbW8tYWVzLWtleS0zMi1ieXRlcy1vayE"
 DEFAULT_CONFIG = Path("config/opsbot.toml")
@@ -27,6 +32,7 @@ class PlantSettings:
     name: str = "示范工厂"
     timezone: str = "Asia/Shanghai"
     admin_contact: str = "系统管理员"
+    shifts: list[ShiftSettings] = field(default_factory=list)  # empty: the deprecated feature lists, else D/N
 
     def validate(self) -> list[str]:
         try:
@@ -41,7 +47,7 @@ class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str = ""
-    session_secret: str = "change-me-session-secret"
+    session_secret: str = ""  # no default: a value in the source is public (see bot/settings_secrets.py)
 
     @property
     def base_url(self) -> str:
@@ -96,23 +102,43 @@ class DatabaseSettings:
     url: str = "sqlite+aiosqlite:///var/opsbot.db"
 
     def validate(self) -> list[str]:
-        if not self.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://", "mysql+aiomysql://")):
-            return ["url: use sqlite+aiosqlite://, postgresql+asyncpg:// or mysql+aiomysql://"]
+        if self.url.startswith(("mysql", "mariadb")):
+            # Not tested in CI and no driver installed: refused rather than half supported.
+            return ["url: MariaDB/MySQL is not supported; use postgresql+asyncpg:// in production "
+                    "(or the embedded sqlite+aiosqlite:// for a trial)"]
+        if not self.url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            return ["url: use postgresql+asyncpg:// (production) or sqlite+aiosqlite:// (trial, demo)"]
         return []
 
 
 @dataclass
 class QrSettings:
-    secret: str = ""
-
-    def validate(self) -> list[str]:
-        return [] if len(self.secret) >= 16 else ["secret: required, at least 16 characters"]
+    secret: str = ""  # checked with the other signing secrets by bot/settings_secrets.py
 
 
 @dataclass
 class SandboxSettings:
     host: str = "127.0.0.1"
     port: int = 8081
+
+
+@dataclass
+class DemoSettings:
+    """`[demo]`: what `opsbot demo` starts beside the bot and the sandbox."""
+
+    seed: bool = True
+    opcua: bool = True
+    opcua_host: str = "127.0.0.1"
+    opcua_port: int = 4840
+    simulator_speed: float = 1.0
+
+    def validate(self) -> list[str]:
+        problems = []
+        if not 0 <= self.opcua_port <= 65535:
+            problems.append(f"opcua_port: {self.opcua_port} is not a TCP port")
+        if self.simulator_speed < 0:
+            problems.append("simulator_speed: must not be negative")
+        return problems
 
 
 @dataclass
@@ -141,6 +167,7 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     qr: QrSettings = field(default_factory=QrSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    demo: DemoSettings = field(default_factory=DemoSettings)
     outbox: OutboxSettings = field(default_factory=OutboxSettings)
     jobs: dict[str, JobSettings] = field(default_factory=dict)
     features: dict[str, Any] = field(default_factory=dict)
@@ -150,6 +177,11 @@ class Settings:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.plant.timezone)
 
+    @property
+    def calendar(self) -> PlantCalendar:
+        """The plant calendar every feature takes its shifts and day, week and month windows from."""
+        return PlantCalendar(self.tz, self.plant.shifts or default_shifts())
+
     def feature(self, name: str) -> Any:
         """The parsed settings dataclass of a feature section (its defaults when the file has no such table)."""
         if name not in self.features:
@@ -157,27 +189,31 @@ class Settings:
         return self.features[name]
 
 
-CORE_SECTIONS = {"plant", "server", "wecom", "database", "qr", "sandbox", "outbox", "jobs"}
+CORE_SECTIONS = {"plant", "server", "wecom", "database", "qr", "sandbox", "demo", "outbox", "jobs"}
 # Each feature section is parsed, and so validated at start, by the dataclass its module names here.
 FEATURE_SETTINGS = {
     "reports": "bot.reports.settings:ReportsSettings",
     "equipment": "bot.equipment.settings:EquipmentSettings",
     "kpi": "bot.kpi.settings:KpiSettings",
-    "demo": "bot.demo.settings:DemoSettings",
+    "training": "bot.training.settings:TrainingSettings",
+    "issues": "bot.issues.settings:IssuesSettings",
+    "patrols": "bot.patrols.settings:PatrolsSettings",
+    "review": "bot.review.settings:ReviewSettings",
 }
 FEATURE_SECTIONS = set(FEATURE_SETTINGS)
 
 
 def _parse_feature(name: str, raw: dict[str, Any], problems: list[str]) -> Any:
+    """Named by string so that the core settings import no feature at import time; a module that is listed
+    but fails to import is a broken install, so its error surfaces rather than its table going unchecked."""
     import importlib
 
     module_name, _, cls_name = FEATURE_SETTINGS[name].partition(":")
-    try:
-        cls = getattr(importlib.import_module(module_name), cls_name)
-    except (ImportError, AttributeError):
-        return raw  # the feature is not built yet: keep its table as it is
+    cls = getattr(importlib.import_module(module_name), cls_name)
     return from_mapping(cls, raw, name, problems)
-ALWAYS_CHECKED = {"plant", "server", "database", "sandbox", "outbox", "jobs"}
+
+
+ALWAYS_CHECKED = {"plant", "server", "database", "sandbox", "demo", "outbox", "jobs"}
 
 
 def resolve_config_path(explicit: str | None) -> Path | None:
@@ -231,7 +267,35 @@ def settings_from_dict(data: dict[str, Any], *, needs: set[str] | frozenset[str]
             problems.append(f"{name}: expected a table")
             continue
         settings.features[name] = _parse_feature(name, data.get(name, {}), problems)
+    _resolve_shifts(settings, data, problems)
+    problems.extend(secret_problems(settings, needs))
     settings.source = source
     if problems:
         raise SettingsError(problems)
     return settings
+
+
+DEPRECATED_SHIFTS = ("reports", "kpi")  # before the calendar moved to [plant], each of these had its own list
+
+
+def _resolve_shifts(settings: Settings, data: dict[str, Any], problems: list[str]) -> None:
+    """One shift calendar, in `[plant] shifts`; the old `[reports]` / `[kpi]` lists still work with a warning."""
+    old = {name: data[name]["shifts"] for name in DEPRECATED_SHIFTS
+           if isinstance(data.get(name), dict) and data[name].get("shifts")}
+    if old:
+        if "shifts" in (data.get("plant") or {}):
+            problems.append(f"plant.shifts: also given as {', '.join(f'[{n}] shifts' for n in old)}; "
+                            "keep only [[plant.shifts]]")
+            return
+        if len({repr(v) for v in old.values()}) > 1:
+            problems.append("shifts: [reports] and [kpi] give different shift calendars; there is one calendar "
+                            "now: move it to [[plant.shifts]]")
+            return
+        name, raw = next(iter(old.items()))
+        log.warning("config: [%s] shifts is deprecated; move the list to [[plant.shifts]]", name)
+        settings.plant.shifts = from_mapping(PlantSettings, {"shifts": raw}, "plant", problems).shifts
+        where = f"{name}.shifts"
+    else:
+        where = "plant.shifts"
+    settings.plant.shifts = settings.plant.shifts or default_shifts()
+    problems.extend(shift_problems(settings.plant.shifts, where))

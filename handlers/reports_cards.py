@@ -1,62 +1,52 @@
-"""Template cards for reporting (confirmation with undo, approval for the team lead), queued in the outbox."""
+"""Reporting's cards as the handlers use them; the cards themselves live in bot/reports/cards.py."""
 from __future__ import annotations
 
-import json
-import secrets
-import tomllib
-from functools import lru_cache
-from pathlib import Path
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
+from bot.context import Context
+from bot.reports.cards import ReportCards, button_labels
 from bot.reports.results import ChangeResult, ReportResult
+from bot.reports.service import ReportService
 from bot.templates import Templates
 
-
-@lru_cache(maxsize=4)
-def button_labels(content_dir: Path) -> dict[str, str]:
-    """Replacement labels for tapped buttons, from content/templates/reports/buttons.toml."""
-    return tomllib.loads((content_dir / "templates" / "reports" / "buttons.toml").read_text(encoding="utf-8"))
-
-
-def task_id(prefix: str, number: int) -> str:
-    """Unique per app, as WeCom requires, even after a database is restored or rebuilt."""
-    return f"{prefix}-{number}-{secrets.token_hex(4)}"
-
-
-def confirm_card(templates: Templates, result: ReportResult, undo_minutes: int) -> dict:
-    text = templates.render("reports/card_confirm.json.j2", r=result, task_id=task_id("rep", result.id),
-                            undo_minutes=undo_minutes)
-    card = json.loads(text)
-    if not undo_minutes:
-        card["sub_title_text"] = card.get("sub_title_text") or card["main_title"]["desc"]
-    return card
-
-
-def approval_card(templates: Templates, *, kind: str, result: ReportResult, change_id: int,
-                  old: tuple[int | None, ...], new: tuple[int | None, ...], reporter: str) -> dict:
-    text = templates.render("reports/card_approval.json.j2", kind=kind, r=result, old=old, new=new,
-                            reporter=reporter, task_id=task_id("rep-ap", change_id), change_id=change_id)
-    return json.loads(text)
+__all__ = ["after_undo", "button_labels", "queue_correction_card", "queue_report_cards", "report_cards"]
 
 
 def queue_report_cards(session: AsyncSession, templates: Templates, result: ReportResult, *, reporter_name: str,
-                       undo_minutes: int, confirm: bool, now: object) -> None:
+                       undo_minutes: int, confirm: bool, now: datetime) -> None:
     """The reporter's confirmation card and, for an over-report, the approval card to the team leads."""
-    if confirm:
-        outbox.enqueue(session, "template_card", confirm_card(templates, result, undo_minutes),
-                       to=[result.reporter_userid], now=now)  # type: ignore[arg-type]
-    if result.change_id is not None and result.approvers:
-        card = approval_card(templates, kind="over_report", result=result, change_id=result.change_id,
-                             old=(None, None), new=(result.good, result.scrap), reporter=reporter_name)
-        outbox.enqueue(session, "template_card", card, to=result.approvers, now=now)  # type: ignore[arg-type]
+    ReportCards(session, templates, now=now, undo_minutes=undo_minutes).send_report(
+        result, reporter_name=reporter_name, confirm=confirm)
 
 
-def queue_correction_card(session: AsyncSession, templates: Templates, change: ChangeResult, *,
-                          reporter_name: str, now: object) -> None:
+def report_cards(ctx: Context, reports: ReportService) -> ReportCards:
+    return ReportCards(ctx.session, ctx.services.templates, now=ctx.now,
+                       undo_minutes=reports.settings.undo_minutes, reports=reports)
+
+
+def queue_correction_card(ctx: Context, reports: ReportService, change: ChangeResult) -> None:
+    """A correction that waits for a team lead goes to them on a card."""
     if change.status != "pending" or not change.approvers:
         return
-    card = approval_card(templates, kind="correction", result=change.report, change_id=change.change_id,
-                         old=change.old, new=change.new, reporter=reporter_name)
-    outbox.enqueue(session, "template_card", card, to=change.approvers, now=now)  # type: ignore[arg-type]
+    from bot.models.reports import ReportChange
+
+    row = ReportChange(id=change.change_id, kind=change.kind, status=change.status, old_good=change.old[0],
+                       old_scrap=change.old[1], new_good=change.new[0], new_scrap=change.new[1])
+    report_cards(ctx, reports).send_approval(row, change.report, ctx.user.name, change.approvers)
+
+
+async def after_undo(session: AsyncSession, templates: Templates, reports: ReportService, result: ReportResult,
+                     reporter_name: str) -> None:
+    """An undo waiting for a team lead sends them its card; either way every card of the report follows."""
+    from bot.models.reports import ChangeKind, ChangeStatus, ReportChange
+
+    cards_ = ReportCards(session, templates, now=reports.now, undo_minutes=reports.settings.undo_minutes,
+                         reports=reports)
+    if result.change_id is not None and result.status != "undone":
+        row = ReportChange(id=result.change_id, kind=ChangeKind.UNDO, status=ChangeStatus.PENDING,
+                           old_good=result.good, old_scrap=result.scrap, new_good=0, new_scrap=0)
+        cards_.send_approval(row, result, reporter_name, result.approvers)
+    await cards_.follow(result.id)
+

@@ -12,22 +12,16 @@ from bot.equipment.runtime import EquipmentRuntime
 from bot.equipment.settings import EquipmentSettings
 from bot.scheduler import Job
 
-RUNTIME_KEY = "equipment"
-
-
-def runtime_of(services: Services) -> EquipmentRuntime | None:
-    return services.extras.get(RUNTIME_KEY)
-
 
 async def run(services: Services, now: datetime) -> None:
     settings: EquipmentSettings = services.settings.feature("equipment")
     if not settings.machines:
         return
-    runtime = runtime_of(services)
+    runtime = services.equipment
     if runtime is None:
         runtime = EquipmentRuntime(services.sessions, settings, Notifier(services.templates, settings),
                                    services.clock, services.outbox_wakeup)
-        services.extras[RUNTIME_KEY] = runtime
+        services.equipment = runtime
     await runtime.start()
 
 

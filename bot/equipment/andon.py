@@ -1,5 +1,7 @@
 """Downtime alerts (andon): raise one per down period, take (接单), fix (已修复) with a reason, escalate.
 
+The reason is asked after the fix (by number in chat, or on the card); `reason_at` says maintenance gave it.
+
 Times are stored so MTTR splits into response (raised → acknowledged) and repair (acknowledged → fixed).
 Debounce: while an alert of a machine is open or taken, a new down interval joins it; a new alert needs
 `min_gap_s` since the previous one; an untaken alert is cancelled once the machine has run `recover_s`.
@@ -39,12 +41,14 @@ class AlertView:
     line_code: str
     line_name: str
     line_id: int
+    caller: str = ""  # who called 报修 (a manual alert); "" for a machine's own stop
 
 
 async def view_of(session: AsyncSession, alert: DowntimeAlert) -> AlertView:
     machine, line = (await session.execute(
         select(Machine, Line).join(Line, Line.id == Machine.line_id).where(Machine.id == alert.machine_id))).one()
-    return AlertView(alert, machine.code, machine.name, line.code, line.name, line.id)
+    return AlertView(alert, machine.code, machine.name, line.code, line.name, line.id,
+                     await _name(session, alert.raised_by))
 
 
 async def raise_if_due(session: AsyncSession, settings: EquipmentSettings, notifier: Notifier,
@@ -88,6 +92,21 @@ async def acknowledge(session: AsyncSession, alert_id: int, user: User, now: dat
     return await view_of(session, alert)
 
 
+async def alert_to_fix(session: AsyncSession, user: User, machine_code: str | None) -> int:
+    """The active alert `已修复 [设备]` means: the machine's, or else the one alert this user took."""
+    query = select(DowntimeAlert.id).where(DowntimeAlert.status.in_(ACTIVE)).order_by(DowntimeAlert.raised_at)
+    if machine_code:
+        query = query.join(Machine, Machine.id == DowntimeAlert.machine_id).where(Machine.code == machine_code)
+    else:
+        query = query.where(DowntimeAlert.acknowledged_by == user.id)
+    found = list(await session.scalars(query))
+    if len(found) == 1:
+        return found[0]
+    if machine_code:
+        raise AndonRefused("no_active_alert" if not found else "several_alerts", by=machine_code)
+    raise AndonRefused("which_machine" if found else "none_taken")
+
+
 async def fix(session: AsyncSession, alert_id: int, user: User, now: datetime) -> AlertView:
     """Record the repair time; taking the alert is implied when nobody did."""
     alert = await _get(session, alert_id)
@@ -99,10 +118,12 @@ async def fix(session: AsyncSession, alert_id: int, user: User, now: datetime) -
     return await view_of(session, alert)
 
 
-async def set_reason(session: AsyncSession, alert_id: int, reason_code: str) -> AlertView:
+async def set_reason(session: AsyncSession, alert_id: int, reason_code: str, now: datetime) -> AlertView:
     """Maintenance's reason wins over the PLC alarm, on the alert and on the down interval."""
     alert = await _get(session, alert_id)
-    alert.reason_code = reason_code
+    if alert.status != AlertStatus.FIXED:
+        raise AndonRefused(f"reason_{alert.status}", alert)
+    alert.reason_code, alert.reason_at = reason_code, now
     state = await session.get(MachineState, alert.state_id)
     if state is not None:
         state.reason_code = reason_code
@@ -130,7 +151,7 @@ async def sweep(session: AsyncSession, settings: EquipmentSettings, notifier: No
         if alert.recovered_at is not None:
             if now - alert.recovered_at >= timedelta(seconds=settings.andon.recover_s):
                 alert.status = AlertStatus.CANCELLED
-                await notifier.close_cards(session, alert, outcome="cancelled", now=now)
+                await notifier.refresh(session, await view_of(session, alert), now=now)
                 result.cancelled += 1
             continue
         level = alert.escalation_level
@@ -139,6 +160,11 @@ async def sweep(session: AsyncSession, settings: EquipmentSettings, notifier: No
             await notifier.alert(session, await view_of(session, alert), level=level + 1, now=now)
             result.escalated += 1
     return result
+
+
+async def get_alert(session: AsyncSession, alert_id: int) -> DowntimeAlert:
+    """The alert, locked for this transaction; AndonRefused("not_found") when there is none."""
+    return await _get(session, alert_id)
 
 
 async def _get(session: AsyncSession, alert_id: int) -> DowntimeAlert:

@@ -1,37 +1,34 @@
-"""Andon messages: a button card to the line's people (by escalation level) and markdown to its group robot."""
+"""Andon messages: a state card to the line's people (by escalation level) and markdown to its group robot.
+
+Every card follows the alert: `refresh` renders what each recipient should see now (the taker's card carries
+已修复, everyone else's says who took, fixed or cancelled it and when) and bot.cards replaces what changed.
+"""
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import outbox
+from bot import cards, outbox
 from bot.equipment.settings import EquipmentSettings
-from bot.models import OutboxMessage, User
+from bot.models import User
+from bot.people import userids_with_roles
 from bot.templates import Templates
 
 if TYPE_CHECKING:
     from bot.equipment.andon import AlertView
-    from bot.models.equipment import DowntimeAlert
 
 log = logging.getLogger(__name__)
 LEVEL_ROLES = ("maintenance", "team_lead", "manager")
-# WeCom honours a send's response_code once within 72 h; the margin covers outbox delays and clock skew.
-RESPONSE_CODE_USABLE = timedelta(hours=72) - timedelta(minutes=10)
+SELECTION_MAX = 10  # WeCom's button_selection options; more reasons are chosen by number in chat
 
 
 def card_key(alert_id: int, level: int) -> str:
-    """The outbox idempotency key of an alert's card for one escalation level (the row keeps its response_code)."""
+    """The card's name in bot.cards (and the outbox idempotency key of its send) for one escalation level."""
     return f"andon:{alert_id}:L{level}"
-
-
-def closed_key(card: str) -> str:
-    """The idempotency key of the update that closes a card: a response_code works once, so one per card."""
-    return f"{card}:closed"
 
 
 class Notifier:
@@ -46,56 +43,62 @@ class Notifier:
         listed = (configured.maintenance, configured.team_leads, configured.managers)[level]
         if listed:
             return list(listed)
-        role = LEVEL_ROLES[level]
-        users = (await session.scalars(select(User).where(User.active.is_(True)))).all()
-        lines = {0: (line_id, None), 1: (line_id,)}.get(level)
-        return [u.wecom_userid for u in users if role in u.roles and (lines is None or u.line_id in lines)]
+        # maintenance: the line's and the plant-wide crew; team leads: the line's; managers: the plant's
+        if level == 2:
+            return await userids_with_roles(session, [LEVEL_ROLES[level]])
+        return await userids_with_roles(session, [LEVEL_ROLES[level]], line_id=line_id, include_unassigned=level == 0)
+
+    def card(self, view: AlertView, level: int, *, viewer: str | None = None, names: dict[int, str] | None = None,
+             userids: dict[int, str] | None = None) -> dict[str, Any]:
+        """The card as `viewer` sees it now; `names`/`userids` map user ids to names and WeCom ids."""
+        alert, names, userids = view.alert, names or {}, userids or {}
+        mine = viewer is not None and viewer in (userids.get(alert.acknowledged_by or 0),
+                                                 userids.get(alert.fixed_by or 0))
+        reasons = self.settings.reasons if len(self.settings.reasons) <= SELECTION_MAX else []
+        text = self.templates.render(
+            "equipment/card_down.json.j2", v=view, level=level, mine=mine,
+            taker=names.get(alert.acknowledged_by or 0, ""), fixer=names.get(alert.fixed_by or 0, ""),
+            reason=self.settings.reason_name(alert.reason_code) if alert.reason_code else "",
+            reason_given=alert.reason_at is not None, reasons=reasons,
+            task_id=alert.task_id if level == 0 else f"{alert.task_id}-L{level}")
+        return json.loads(text)
 
     async def alert(self, session: AsyncSession, view: AlertView, *, level: int, now: datetime) -> None:
         alert = view.alert
         to = await self.recipients(session, view.line_code, view.line_id, level)
-        task_id = alert.task_id if level == 0 else f"{alert.task_id}-L{level}"
-        data = {"v": view, "level": level, "minutes": max(0, int((now - alert.down_start).total_seconds() // 60)),
-                "reason": self.settings.reason_name(alert.reason_code) if alert.reason_code else "",
-                "task_id": task_id}
         if to:
-            card = json.loads(self.templates.render("equipment/card_down.json.j2", **data))
-            outbox.enqueue(session, "template_card", card, to=to, now=now,
-                           idempotency_key=card_key(alert.id, level))
+            cards.send(session, card_key(alert.id, level), self.card(view, level), to=to, now=now,
+                       priority=outbox.Priority.URGENT)
         webhook = self.settings.recipients(view.line_code).webhook_key
         if webhook and level == 0:
-            text = self.templates.render("equipment/robot_down.md.j2", **data)
+            minutes = max(0, int((now - alert.down_start).total_seconds() // 60))
+            reason = self.settings.reason_name(alert.reason_code) if alert.reason_code else ""
+            text = self.templates.render("equipment/robot_down.md.j2", v=view, minutes=minutes, reason=reason)
             outbox.enqueue(session, "markdown", {"content": text}, channel="webhook", webhook_key=webhook, now=now,
-                           idempotency_key=f"andon:{alert.id}:robot")
+                           idempotency_key=f"andon:{alert.id}:robot", priority=outbox.Priority.URGENT)
         if not to and not webhook:
             log.warning("andon: nobody to tell about %s on line %s (level %d): add users with role %s or "
                         "[[equipment.lines]] recipients", view.machine_code, view.line_code, level,
                         LEVEL_ROLES[level])
 
-    async def close_cards(self, session: AsyncSession, alert: DowntimeAlert, *, outcome: str, now: datetime,
-                          by: str = "", tapped_task_id: str | None = None, tapper: str | None = None) -> int:
-        """Disable the buttons of everyone else's cards so nobody else walks to the machine; returns updates queued.
-
-        The tapper's own card is answered passively. A send's response_code works once, so each card is closed at
-        most once; a card not delivered yet (no response_code) or too old for WeCom is skipped."""
-        keys = [card_key(alert.id, level) for level in range(len(LEVEL_ROLES))]
-        rows = await session.scalars(select(OutboxMessage).where(
-            OutboxMessage.idempotency_key.in_(keys + [closed_key(key) for key in keys])))
-        by_key = {row.idempotency_key: row for row in rows}
-        label = self.templates.render("equipment/card_closed.txt.j2", outcome=outcome, by=by)
-        queued = 0
-        for key in keys:
-            card = by_key.get(key)
-            if (card is None or closed_key(key) in by_key or not card.response_code or card.sent_at is None
-                    or now - card.sent_at > RESPONSE_CODE_USABLE):
+    async def refresh(self, session: AsyncSession, view: AlertView, *, now: datetime) -> cards.Refreshed:
+        """Every card of the alert, at every level sent, shows its state now (within WeCom's code budget)."""
+        alert = view.alert
+        people = [uid for uid in (alert.acknowledged_by, alert.fixed_by) if uid is not None]
+        names: dict[int, str] = {}
+        userids: dict[int, str] = {}
+        for uid in set(people):
+            user = await session.get(User, uid)
+            if user is not None:
+                names[uid], userids[uid] = user.name or user.wecom_userid, user.wecom_userid
+        keys = await cards.keys_sent(session, [card_key(alert.id, level) for level in range(len(LEVEL_ROLES))])
+        total = cards.Refreshed()
+        for level in range(len(LEVEL_ROLES)):
+            if card_key(alert.id, level) not in keys:
                 continue
-            skip = set(card.invalid_users or [])
-            if tapper and tapped_task_id and card.payload.get("task_id") == tapped_task_id:
-                skip.add(tapper)
-            to = [userid for userid in card.target.get("touser", []) if userid not in skip]
-            if to:
-                outbox.enqueue(session, "update_template_card", {"replace_name": label}, to=to, now=now,
-                               channel="card_update", response_code=card.response_code,
-                               idempotency_key=closed_key(key))
-                queued += 1
-        return queued
+            done = await cards.refresh(
+                session, card_key(alert.id, level),
+                lambda userid, lv=level: self.card(view, lv, viewer=userid, names=names, userids=userids), now=now)
+            total = cards.Refreshed(total.queued + done.queued, total.current + done.current,
+                                    total.stale + done.stale)
+        return total

@@ -1,41 +1,25 @@
 """Machine-state intervals as CSV or Excel, in plant-local time, for people who analyse them by hand."""
 from __future__ import annotations
 
-import csv
-import io
-import sys
 from zoneinfo import ZoneInfo
 
+from bot import tabular
 from bot.equipment.status import IntervalRow
 
 HEADER = ["line", "machine", "state", "start", "end", "duration_s", "reason_code", "source", "open"]
 
 
-def _cells(row: IntervalRow, tz: ZoneInfo) -> list[object]:
-    return [row.line_code, row.machine_code, row.state, row.start_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-            row.end_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), round(row.duration_s, 1),
+def _cells(row: IntervalRow, tz: ZoneInfo) -> list[tabular.Cell]:
+    return [row.line_code, row.machine_code, row.state, row.start_at.astimezone(tz).replace(microsecond=0),
+            row.end_at.astimezone(tz).replace(microsecond=0), round(row.duration_s, 1),
             row.reason_code or "", row.source, "yes" if row.still_open else ""]
 
 
 def write_intervals(rows: list[IntervalRow], tz: ZoneInfo, fmt: str, out: str | None) -> None:
+    """CSV goes to stdout without --out; XLSX always needs a file."""
+    cells = (_cells(row, tz) for row in rows)
     if fmt == "xlsx":
-        from openpyxl import Workbook
-
-        book = Workbook()
-        sheet = book.active
-        assert sheet is not None
-        sheet.title = "machine_states"
-        sheet.append(HEADER)
-        for row in rows:
-            sheet.append(_cells(row, tz))
-        book.save(out)
-        return
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
-    writer.writerows(_cells(row, tz) for row in rows)
-    if out:
-        with open(out, "w", encoding="utf-8-sig", newline="") as handle:  # BOM: Excel opens it as UTF-8
-            handle.write(buffer.getvalue())
+        assert out is not None
+        tabular.write_xlsx(out, HEADER, cells, sheet="machine_states")
     else:
-        sys.stdout.write(buffer.getvalue())
+        tabular.write_csv(out, HEADER, cells)

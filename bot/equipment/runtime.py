@@ -1,7 +1,7 @@
 """The long-lived side of equipment: one collector task per endpoint feeding one store, plus the andon hook.
 
 Started (idempotently) by the `equipment_poll` job, so it runs wherever the scheduler runs; kept in
-`services.extras["equipment"]`. Run it on one replica only (`[jobs.equipment_poll] enabled = false` on the
+`services.equipment`. Run it on one replica only (`[jobs.equipment_poll] enabled = false` on the
 others): the store is the single writer of its machines' intervals.
 """
 from __future__ import annotations

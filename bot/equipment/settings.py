@@ -9,6 +9,7 @@ from integrations.opcua.config import EndpointConfig, TagRef, parse_endpoints, p
 STATES = ("running", "idle", "down", "planned_stop", "setup", "unknown")
 TAG_KEYS = ("state", "good", "total", "scrap", "alarm")
 UINT32_MAX = 4_294_967_295
+OUTPUTS = ("counters", "reports", "both")  # where a machine's output counts for the KPIs come from
 
 
 def _default_state_map() -> dict[str, str]:
@@ -25,6 +26,15 @@ class MachineSettings:
     extra: dict[str, str] = field(default_factory=dict)  # temperature, spindle load… (shown, not stored)
     state_map: dict[str, str] = field(default_factory=_default_state_map)
     counter_max: int = UINT32_MAX
+    # counters: KPIs count the PLC's parts; reports: people's reports; both: counters, plus a per-shift
+    # reconciliation of reported vs counted to the team leads. Empty: both with counter tags, else reports.
+    output: str = ""
+
+    def output_source(self) -> str:
+        """The output source in force; a machine without counter tags can only be judged by its reports."""
+        if self.output:
+            return self.output
+        return "both" if {"good", "total", "scrap"} & set(self.tags) else "reports"
 
     def validate(self) -> list[str]:
         problems = []
@@ -49,6 +59,10 @@ class MachineSettings:
                 problems.append(f"state_map.{raw}: {state!r} is not one of {', '.join(STATES)}")
         if self.counter_max < 1:
             problems.append("counter_max: must be positive (4294967295 for a UInt32 counter)")
+        if self.output and self.output not in OUTPUTS:
+            problems.append(f"output: one of {', '.join(OUTPUTS)}, got {self.output!r}")
+        elif self.output in ("counters", "both") and not counters:
+            problems.append(f"output: {self.output!r} needs counter tags (two of good, total, scrap)")
         return problems
 
     def tag_refs(self) -> list[TagRef]:
@@ -107,6 +121,7 @@ class EquipmentSettings:
     reasons: list[ReasonSettings] = field(default_factory=_default_reasons)
     alarm_reasons: dict[str, str] = field(default_factory=dict)  # PLC alarm code -> reason code
     stale_after_s: float = 30.0  # a longer silence (bot stopped) is recorded as unknown time
+    master_data_recheck_s: float = 30.0  # how often configured machines missing from master data are looked for
 
     def validate(self) -> list[str]:
         _, problems = parse_endpoints(self.endpoints, where="endpoints")
@@ -122,6 +137,8 @@ class EquipmentSettings:
         codes = [r.code for r in self.reasons]
         if not self.reasons or len(set(codes)) != len(codes) or not all(r.code and r.name for r in self.reasons):
             problems.append("reasons: at least one, each with a unique code and a name")
+        if self.master_data_recheck_s <= 0:
+            problems.append("master_data_recheck_s: must be positive")
         for alarm, code in self.alarm_reasons.items():
             if code not in codes:
                 problems.append(f"alarm_reasons.{alarm}: {code!r} is not a code in reasons")

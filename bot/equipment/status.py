@@ -1,17 +1,22 @@
-"""Each machine's current state and since when, with its active alert; and the interval export rows."""
+"""Each machine's current state and since when, with its active alert; one machine's view for its label (with
+today's figures); and the interval export rows."""
 from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import Line, Machine
+from bot.kpi.figures import to_json_records
+from bot.kpi.service import kpis_from_db
+from bot.models import Line, Machine, User
 from bot.models.equipment import DowntimeAlert, MachineState
+from bot.settings import Settings
 
 ACTIVE = ("open", "acknowledged")
 
@@ -25,6 +30,10 @@ class StatusRow:
     since: datetime | None
     reason: str | None
     alert_status: str | None
+    alert_taker: str = ""  # who took the active alert (维修中), so 设备状态 says whom to ask and who types 已修复
+    alert_taker_userid: str = ""
+    alert_id: int | None = None
+    alert_source: str | None = None  # machine (a stop) or manual (报修)
 
 
 @lru_cache(maxsize=4)
@@ -48,14 +57,44 @@ async def machine_status(session: AsyncSession, line_code: str | None = None,
     alerts = {a.machine_id: a for a in await session.scalars(
         select(DowntimeAlert).where(DowntimeAlert.machine_id.in_(ids), DowntimeAlert.status.in_(ACTIVE))
         .order_by(DowntimeAlert.raised_at))}
+    takers = {u.id: u for u in await session.scalars(select(User).where(
+        User.id.in_([a.acknowledged_by for a in alerts.values() if a.acknowledged_by is not None])))}
     rows = []
     for machine, line in machines:
         state = opens.get(machine.id)
         alert = alerts.get(machine.id)
+        taker = takers.get(alert.acknowledged_by) if alert and alert.acknowledged_by else None
         rows.append(StatusRow(machine.code, machine.name, line, state.state if state else "none",
                               state.start_at if state else None, state.reason_code if state else None,
-                              alert.status if alert else None))
+                              alert.status if alert else None, taker.name or taker.wecom_userid if taker else "",
+                              taker.wecom_userid if taker else "", alert.id if alert else None,
+                              alert.source if alert else None))
     return rows
+
+
+@dataclass(frozen=True)
+class MachineView:
+    """What a machine label shows: the status row and today's figures (None before anything was recorded)."""
+
+    status: StatusRow
+    today: dict[str, Any] | None
+
+
+async def machine_view(session: AsyncSession, settings: Settings, code: str, now: datetime) -> MachineView | None:
+    """None for a machine not in master data (a label printed for a machine since removed)."""
+    rows = await machine_status(session, None, [code])
+    if not rows:
+        return None
+    return MachineView(rows[0], await today_figures(session, settings, code, now))
+
+
+async def today_figures(session: AsyncSession, settings: Settings, code: str, now: datetime) -> dict[str, Any] | None:
+    """The machine's KPI record for the plant-local day so far, as the KPI service computes it for everyone."""
+    start, day_end = settings.calendar.day_bounds(settings.calendar.day_of(now))
+    end = min(day_end, max(now, start + timedelta(seconds=1)))
+    frame = await kpis_from_db(session, settings, start=start, end=end, by="machine", now=now)
+    records = to_json_records(frame[frame["machine"] == code]) if len(frame) else []
+    return records[0] if records else None
 
 
 @dataclass(frozen=True)

@@ -66,11 +66,32 @@ class EquipmentStore:
         self._cursors: list[dict[str, Any]] = []
         self._cursor_ids: set[int] = set()
         self._reload = False
+        self._missing_checked_at: datetime | None = None
 
     async def load(self) -> None:
         """Map configured machines to master data and pick up open intervals and cursors."""
         self.tracks, self._cursors, self._cursor_ids, self._reload = {}, [], set(), False
         codes = [m.code for m in self.settings.machines]
+        self.tracks = await self._load_tracks(codes)
+        self.missing = [code for code in codes if code not in self.tracks]
+        if self.missing:
+            log.warning("equipment: machines not in master data, not recorded yet: %s", ", ".join(self.missing))
+
+    async def _pick_up_new_machines(self, at: datetime) -> None:
+        """Configured machines missing from master data are looked up again every `master_data_recheck_s`, so a
+        machine imported while the collectors run is recorded from then on, without a restart."""
+        recheck = timedelta(seconds=self.settings.master_data_recheck_s)
+        if not self.missing or (self._missing_checked_at is not None and at - self._missing_checked_at < recheck):
+            return
+        self._missing_checked_at = at
+        found = await self._load_tracks(self.missing)
+        if found:
+            self.tracks.update(found)
+            self.missing = [code for code in self.missing if code not in found]
+            log.info("equipment: machines now in master data, recording: %s", ", ".join(sorted(found)))
+
+    async def _load_tracks(self, codes: list[str]) -> dict[str, Track]:
+        tracks: dict[str, Track] = {}
         async with self.sessions() as session:
             rows = (await session.execute(select(Machine.code, Machine.id, Machine.line_id)
                                           .where(Machine.code.in_(codes)))).all()
@@ -81,11 +102,8 @@ class EquipmentStore:
                 .order_by(MachineState.start_at)))}
             cursors = {c.machine_id: c for c in (await session.scalars(
                 select(CounterCursor).where(CounterCursor.machine_id.in_(ids))))}
-        self.missing = [code for code in codes if code not in known]
-        if self.missing:
-            log.warning("equipment: machines not in master data, not recorded: %s", ", ".join(self.missing))
         for machine in self.settings.machines:
-            if machine.code not in known:
+            if machine.code not in known or machine.code not in codes:
                 continue
             mid, line = known[machine.code]
             track = Track(machine, mid, line)
@@ -96,12 +114,14 @@ class EquipmentStore:
                 track.counters = {k: v for k, v in values.items() if v is not None} or None
                 track.read_at = track.saved_at = cursor.read_at
                 self._cursor_ids.add(mid)
-            self.tracks[machine.code] = track
+            tracks[machine.code] = track
+        return tracks
 
     async def ingest(self, cycle: ReadCycle) -> list[Track]:
         """Record one cycle; returns the tracks of its machines (state and since are current)."""
         if self._reload:
             await self.load()
+        await self._pick_up_new_machines(cycle.at)
         tracks = [self.tracks[m.code] for m in self.settings.machines_of(cycle.endpoint) if m.code in self.tracks]
         self.stats.cycles += 1
         self.stats.values += sum(1 for v in cycle.values.values() if v.good)

@@ -9,7 +9,9 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.reports.settings import ShiftSettings
+from bot.plant_calendar import ShiftSettings
+
+UPDATE_COLUMN = "update_id"  # a kind that changes existing rows puts their ids here (the summary counts them)
 
 
 @dataclass
@@ -19,6 +21,7 @@ class ImportContext:
     shifts: list[ShiftSettings]
     plant_name: str
     now: datetime
+    settings: Any = None  # the whole Settings, for a kind that needs its feature's section (issues)
 
 
 async def code_map(session: AsyncSession, code_column: Any, id_column: Any) -> dict[str, int]:

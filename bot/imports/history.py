@@ -10,25 +10,27 @@ import pandas as pd
 from sqlalchemy import insert, or_, select
 
 from bot.imports.context import ImportContext, code_map, lookup, plain_records
-from bot.imports.parsing import FIRST_DATA_ROW, Problems, duplicates_in_file, missing, parse_counts, parse_times
+from bot.imports.parsing import Problems, duplicates_in_file, missing, parse_counts, parse_times
 from bot.kpi import STATES
 from bot.models import Machine, Operation, User, WorkOrder
 from bot.models.equipment import MachineState, StateSource
 from bot.models.reports import ReportSource, ReportStatus, WorkReport
-from bot.reports.shifts import _slot
+from bot.plant_calendar import PlantCalendar
+from bot.reports.service import order_refusal
 
 FAR_FUTURE = pd.Timestamp("2200-01-01", tz="UTC")
+BATCH = 5000
 
 
 def shift_of(moments: pd.Series, ctx: ImportContext) -> tuple[pd.Series, pd.Series]:
-    """(shift_day, shift_code) of each moment, as bot.reports.shifts.shift_at decides, vectorised."""
+    """(shift_day, shift_code) of each moment, as PlantCalendar.shift_at decides, vectorised."""
     if moments.isna().all():
         return pd.Series(None, index=moments.index, dtype=object), pd.Series("", index=moments.index)
     tz = ZoneInfo(ctx.tz)
     local = moments.dropna().dt.tz_convert(ctx.tz)
     first, last = local.min().date() - timedelta(days=2), local.max().date() + timedelta(days=1)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    slots = sorted((_slot(shift, day, tz) for day in days for shift in ctx.shifts), key=lambda s: s.start)
+    slots = PlantCalendar(tz, ctx.shifts).slots_on(days)
     starts = pd.DatetimeIndex([s.start for s in slots]).as_unit("ns").asi8
     stamps = moments.fillna(moments.dropna().iloc[0]).dt.as_unit("ns").astype("int64").to_numpy()
     index = np.clip(np.searchsorted(starts, stamps, side="right") - 1, 0, len(slots) - 1)
@@ -96,6 +98,13 @@ async def check_reports(frame: pd.DataFrame, ctx: ImportContext, problems: Probl
     out["idempotency_key"] = _key(pd.DataFrame({
         "user": frame["user"], "wo": frame["work_order"], "op": given, "machine": frame["machine"],
         "at": out["created_at"].dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "good": out["good"], "scrap": out["scrap"]}))
+    await _released_at_the_time(out, frame["work_order"], ctx, problems)
+    out["shift_day"], out["shift_code"] = shift_of(out["created_at"], ctx)
+    return out
+
+
+async def reports_across(out: pd.DataFrame, ctx: ImportContext, problems: Problems) -> None:
+    """Whole-file checks once every chunk is read: a report twice in the file, or imported before."""
     usable = ~problems.bad
     duplicates_in_file(out["idempotency_key"], "report", problems, only=usable)
     known: set[str] = set()
@@ -105,21 +114,44 @@ async def check_reports(frame: pd.DataFrame, ctx: ImportContext, problems: Probl
         known.update((await ctx.session.scalars(
             select(WorkReport.idempotency_key).where(WorkReport.idempotency_key.in_(chunk)))).all())
     problems.add_loaded(out["idempotency_key"].isin(known) & usable, "report already imported")
-    out["shift_day"], out["shift_code"] = shift_of(out["created_at"], ctx)
-    return out
+
+
+async def _released_at_the_time(out: pd.DataFrame, codes: pd.Series, ctx: ImportContext,
+                                problems: Problems) -> None:
+    """The rule chat and H5 apply (bot.reports.service.order_refusal), at the report's own time: no report on
+    a draft order, before an order's release, or on a closed order whose completion time is unknown. A closed
+    order with a completion time keeps reports booked after it: history has late bookings, KPIs count them."""
+    ids = sorted({int(v) for v in out["work_order_id"].dropna()})
+    rows = (await ctx.session.execute(select(WorkOrder.id, WorkOrder.status, WorkOrder.released_at,
+                                             WorkOrder.completed_at).where(WorkOrder.id.in_(ids)))).all() if ids else []
+    if not rows:
+        return
+    orders = pd.DataFrame(rows, columns=["id", "status", "released_at", "completed_at"]).set_index("id")
+    orders["released_at"] = pd.to_datetime(orders["released_at"], utc=True).dt.as_unit("ns")
+    order = out["work_order_id"]
+    refusal = order.map(orders["status"].map(lambda status: order_refusal(str(status)) or "")).astype(object)
+    refusal = refusal.where(refusal.notna(), "")
+    problems.add(refusal == "not_released", "work_order: " + codes + " is not released (draft)")
+    unknown_end = order.map(orders["completed_at"].isna()).astype(object).eq(True)
+    problems.add((refusal == "closed") & unknown_end, "work_order: " + codes + " is closed")
+    released = order.map(orders["released_at"])
+    early = (refusal != "not_released") & released.notna() & (out["created_at"].dt.as_unit("ns") < released)
+    if early.any():
+        shown = released.dt.tz_convert(ctx.tz).dt.strftime("%Y-%m-%d %H:%M")
+        problems.add(early, "work_order: " + codes + " was not released yet (released " + shown + ")")
 
 
 async def load_reports(rows: pd.DataFrame, ctx: ImportContext) -> int:
-    rows = rows.copy()
+    """`rows` is the import's own frame of accepted rows: filled in place, not copied (a big file's worth)."""
     if rows["operation_id"].isna().any():
         await _fill_operations(rows, ctx)
     rows["source"] = ReportSource.IMPORT.value
     rows["status"] = ReportStatus.CONFIRMED.value
     rows["updated_at"] = rows["created_at"]
-    records = plain_records(rows.drop(columns=["operation_text"]))
-    for i in range(0, len(records), 5000):
-        await ctx.session.execute(insert(WorkReport), records[i:i + 5000])
-    return len(records)
+    rows = rows.drop(columns=["operation_text"])
+    for i in range(0, len(rows), BATCH):  # dicts for a batch at a time: a dict per row of 400,000 is 400 MB
+        await ctx.session.execute(insert(WorkReport), plain_records(rows.iloc[i:i + BATCH]))
+    return len(rows)
 
 
 async def _fill_operations(rows: pd.DataFrame, ctx: ImportContext) -> None:
@@ -174,16 +206,19 @@ async def check_states(frame: pd.DataFrame, ctx: ImportContext, problems: Proble
     problems.add(out["end_at"] <= out["start_at"], "end: not after start")
     reason = frame["reason"] if "reason" in frame.columns else pd.Series("", index=frame.index)
     out["reason_code"] = reason.where(reason != "", None)
-    usable = ~problems.bad
-    duplicates_in_file(out[["machine_id", "start_at"]], "interval (same machine and start)", problems,
-                       only=usable)
-    _overlaps_in_file(out, ~problems.bad, problems)
-    await _against_database(out, ~problems.bad, ctx, problems)
     return out
 
 
+async def states_across(out: pd.DataFrame, ctx: ImportContext, problems: Problems) -> None:
+    """Whole-file checks once every chunk is read: repeats and overlaps in the file, then with the database."""
+    duplicates_in_file(out[["machine_id", "start_at"]], "interval (same machine and start)", problems,
+                       only=~problems.bad)
+    _overlaps_in_file(out, ~problems.bad, problems)
+    await _against_database(out, ~problems.bad, ctx, problems)
+
+
 def _overlaps_in_file(out: pd.DataFrame, usable: np.ndarray, problems: Problems) -> None:
-    rows = out[usable].assign(row=np.flatnonzero(usable) + FIRST_DATA_ROW).sort_values(["machine_id", "start_at"])
+    rows = out[usable].assign(row=problems.row_of(np.flatnonzero(usable))).sort_values(["machine_id", "start_at"])
     if rows.empty:
         return
     end_ns = rows["end_at"].dt.as_unit("ns").astype("int64")
@@ -230,8 +265,8 @@ async def _against_database(out: pd.DataFrame, usable: np.ndarray, ctx: ImportCo
 
 
 async def load_states(rows: pd.DataFrame, ctx: ImportContext) -> int:
-    records = plain_records(rows.assign(source=StateSource.IMPORT.value)[
-        ["machine_id", "state", "start_at", "end_at", "reason_code", "source"]])
-    for i in range(0, len(records), 5000):
-        await ctx.session.execute(insert(MachineState), records[i:i + 5000])
-    return len(records)
+    rows = rows.assign(source=StateSource.IMPORT.value)[
+        ["machine_id", "state", "start_at", "end_at", "reason_code", "source"]]
+    for i in range(0, len(rows), BATCH):
+        await ctx.session.execute(insert(MachineState), plain_records(rows.iloc[i:i + BATCH]))
+    return len(rows)

@@ -1,6 +1,8 @@
 """Import kinds for master data: machines, users and work orders."""
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import pandas as pd
 from sqlalchemy import insert, select
 
@@ -16,16 +18,28 @@ from bot.imports.parsing import (
 from bot.models import Line, Machine, Material, Plant, Role, User, WorkOrder, WorkOrderStatus
 
 ROLES = {role.value for role in Role}
+Across = Callable[[pd.DataFrame, ImportContext, Problems], Awaitable[None]]
 
 
 async def check_machines(frame: pd.DataFrame, ctx: ImportContext, problems: Problems) -> pd.DataFrame:
     missing(frame, ("machine", "name", "line", "ideal_cycle_time_s"), problems)
     out = pd.DataFrame({"code": frame["machine"], "name": frame["name"], "line": frame["line"]})
     out["ideal"] = parse_positive(frame["ideal_cycle_time_s"], "ideal_cycle_time_s", problems)
-    duplicates_in_file(frame["machine"], "machine", problems, only=(frame["machine"] != "").to_numpy())
     known = await code_map(ctx.session, Machine.code, Machine.id)
     problems.add_loaded(frame["machine"].isin(list(known)), "machine already in the database")
     return out
+
+
+def _unique_codes(column: str, what: str) -> Across:
+    """The whole-file check of a master kind: a code twice in the file (maybe in different chunks)."""
+    async def across(checked: pd.DataFrame, ctx: ImportContext, problems: Problems) -> None:
+        duplicates_in_file(checked[column], what, problems, only=(checked[column] != "").to_numpy())
+    return across
+
+
+machines_across = _unique_codes("code", "machine")
+users_across = _unique_codes("wecom_userid", "userid")
+work_orders_across = _unique_codes("code", "work_order")
 
 
 async def _plant_id(ctx: ImportContext) -> int:
@@ -63,7 +77,6 @@ async def check_users(frame: pd.DataFrame, ctx: ImportContext, problems: Problem
     lines = await code_map(ctx.session, Line.code, Line.id)
     line_id = lookup(line_text, lines)
     problems.add((line_text != "") & line_id.isna(), "line: unknown line " + line_text)
-    duplicates_in_file(frame["userid"], "userid", problems, only=(frame["userid"] != "").to_numpy())
     known = await code_map(ctx.session, User.wecom_userid, User.id)
     problems.add_loaded(frame["userid"].isin(list(known)), "user already in the database")
     return pd.DataFrame({"wecom_userid": frame["userid"], "name": frame["name"], "roles": roles,
@@ -78,6 +91,14 @@ async def load_users(rows: pd.DataFrame, ctx: ImportContext) -> int:
 
 
 async def check_work_orders(frame: pd.DataFrame, ctx: ImportContext, problems: Problems) -> pd.DataFrame:
+    out = await typed_work_orders(frame, ctx, problems)
+    known = await code_map(ctx.session, WorkOrder.code, WorkOrder.id)
+    problems.add_loaded(frame["work_order"].isin(list(known)), "work order already in the database")
+    return out
+
+
+async def typed_work_orders(frame: pd.DataFrame, ctx: ImportContext, problems: Problems) -> pd.DataFrame:
+    """The order columns typed; whether the order is already loaded is the caller's rule (routings differ)."""
     missing(frame, ("work_order", "material", "quantity", "due"), problems)
     out = pd.DataFrame({"code": frame["work_order"], "material": frame["material"]})
     out["quantity"] = parse_counts(frame["quantity"], "quantity", problems, positive=True)
@@ -89,10 +110,6 @@ async def check_work_orders(frame: pd.DataFrame, ctx: ImportContext, problems: P
     line_text = frame["line"] if "line" in frame.columns else pd.Series("", index=frame.index)
     out["line_id"] = lookup(line_text, await code_map(ctx.session, Line.code, Line.id))
     problems.add((line_text != "") & out["line_id"].isna(), "line: unknown line " + line_text)
-    duplicates_in_file(frame["work_order"], "work_order", problems,
-                       only=(frame["work_order"] != "").to_numpy())
-    known = await code_map(ctx.session, WorkOrder.code, WorkOrder.id)
-    problems.add_loaded(frame["work_order"].isin(list(known)), "work order already in the database")
     return out
 
 

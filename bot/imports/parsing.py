@@ -1,9 +1,8 @@
-"""Reading an import file into text columns and turning them into typed values, noting every bad cell."""
+"""Turning the text columns of an import file into typed values, noting every bad cell by its row."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,56 +17,35 @@ class ImportFileError(ValueError):
     """The file as a whole is unusable (unreadable, wrong format, required columns missing)."""
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
-    """All cells as stripped text ('' when empty), columns lower-cased; CSV (UTF-8, BOM ok) or XLSX."""
-    path = Path(path)
-    if not path.exists():
-        raise ImportFileError(f"file not found: {path}")
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm"):
-            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-        elif suffix in (".csv", ".txt"):
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig",
-                                skipinitialspace=True)
-        else:
-            raise ImportFileError(f"{path.name}: use a .csv or .xlsx file")
-    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
-        if isinstance(exc, ImportFileError):
-            raise
-        raise ImportFileError(f"{path.name}: cannot be read: {exc}") from None
-    frame.columns = [str(c).strip().lower() for c in frame.columns]
-    return frame.apply(_as_text)
-
-
-def _as_text(column: pd.Series) -> pd.Series:
-    """Excel gives datetimes and numbers; make them the text a CSV would hold."""
-    def one(value: object) -> str:
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
-            return ""
-        if isinstance(value, pd.Timestamp):
-            return value.isoformat()
-        if isinstance(value, float) and value.is_integer():
-            return str(int(value))
-        return str(value).strip()
-    if column.dtype == object:
-        return column.map(one)
-    return column.astype(str).str.strip()
-
-
-def require_columns(frame: pd.DataFrame, required: tuple[str, ...], kind: str) -> None:
-    missing = [name for name in required if name not in frame.columns]
+def require_columns(columns: list[str], required: tuple[str, ...], kind: str) -> None:
+    missing = [name for name in required if name not in columns]
     if missing:
         raise ImportFileError(f"{kind}: missing column(s) {', '.join(missing)}; expected {', '.join(required)}")
 
 
 @dataclass
 class Problems:
-    """Reasons per row (by position in the file); a row with any reason is rejected."""
+    """Reasons per row (by position among the rows read); a row with any reason is rejected. `row_numbers`
+    holds the row a spreadsheet shows for each position (blank rows are skipped, so they can differ)."""
 
     count: int
     reasons: dict[int, list[str]] = field(default_factory=dict)
     already_loaded: set[int] = field(default_factory=set)
+    row_numbers: np.ndarray | None = None
+
+    def extend(self, part: Problems, row_numbers: np.ndarray) -> None:
+        """Appends the problems of the next chunk of the file."""
+        for position, texts in part.reasons.items():
+            self.reasons.setdefault(self.count + position, []).extend(texts)
+        self.already_loaded.update(self.count + position for position in part.already_loaded)
+        known = self.row_numbers if self.row_numbers is not None else np.arange(self.count) + FIRST_DATA_ROW
+        self.row_numbers = np.concatenate([known, np.asarray(row_numbers, dtype=np.int64)])
+        self.count += part.count
+
+    def row_of(self, positions: pd.Series | np.ndarray) -> np.ndarray:
+        """The spreadsheet row number of each position (to name the other row of a duplicate or overlap)."""
+        positions = np.asarray(positions, dtype=np.int64)
+        return positions + FIRST_DATA_ROW if self.row_numbers is None else self.row_numbers[positions]
 
     def add(self, mask: np.ndarray | pd.Series, reason: str | pd.Series) -> None:
         mask = np.asarray(mask, dtype=bool)
@@ -94,7 +72,9 @@ class Problems:
 
     def listing(self) -> list[tuple[int, str]]:
         """(file row number, reasons) sorted by row."""
-        return [(position + FIRST_DATA_ROW, "; ".join(texts)) for position, texts in sorted(self.reasons.items())]
+        rows = self.row_numbers
+        return [(int(rows[position]) if rows is not None else position + FIRST_DATA_ROW, "; ".join(texts))
+                for position, texts in sorted(self.reasons.items())]
 
 
 def missing(frame: pd.DataFrame, columns: tuple[str, ...], problems: Problems) -> None:
@@ -153,5 +133,6 @@ def duplicates_in_file(keys: pd.DataFrame | pd.Series, what: str, problems: Prob
     first.index = frame.index
     mask = pd.Series(False, index=keys.index)
     mask[repeated[repeated].index] = True
-    reason = ("duplicate " + what + " (same as row " + (first + FIRST_DATA_ROW).astype(str) + ")")
+    first_row = pd.Series(problems.row_of(first), index=first.index).astype(str)
+    reason = ("duplicate " + what + " (same as row " + first_row + ")")
     problems.add(mask.to_numpy(), reason.reindex(keys.index).fillna(""))

@@ -10,7 +10,10 @@ Inputs (a frame that is None or has no rows counts as empty; extra columns are i
   start, end (tz-aware; end >= start), reason (optional, unused). Intervals of one machine may not overlap.
 - reports: reported_at (tz-aware), machine, good (int >= 0), scrap (int >= 0), work_order (optional),
   first_pass_good (optional int <= good; NaN on a row means "no rework data" for that row).
-- machines: machine (unique), line, ideal_cycle_time_s (float > 0).
+- machines: machine (unique), line, ideal_cycle_time_s (float > 0), output (optional: reports | counters | both;
+  missing means reports).
+- counts (optional): machine, start, end (tz-aware), good, scrap: counter deltas. Only machines whose output is
+  counters or both use them; for those, good and scrap come from the counts instead of the reports.
 - work_orders (optional): work_order (unique), quantity, due (tz-aware), completed_at (tz-aware or NaT),
   completed_quantity (optional; missing means a completed order was completed in full),
   machine / line (optional: where the order is made; otherwise taken from the reports naming the order).
@@ -35,6 +38,8 @@ Definitions, per (group, period) after clipping every interval exactly to the wi
 - Orders due in the period (due in [period_start, period_end)): otd = orders_on_time / orders_due, where
   on time means completed_at <= due and completed quantity >= quantity; plan_quantity = their summed
   quantity; output_vs_plan = good / plan_quantity.
+- Counted machines: a counter delta counts in the period holding its midpoint; first_pass_good is the counted
+  good (counters know no rework, so the yield is estimated); a counted machine without deltas has no output.
 - Reports count in the period holding reported_at. Lines and the plant sum times and counts first and
   take ratios afterwards. A zero denominator gives NaN, never an error.
 """

@@ -1,92 +1,75 @@
-"""Chart requests from chat: render the trend, upload it (slow, so never in the handler), send it as an image."""
+"""KPI trend charts asked for in chat: one outbox image message whose media step is produced here, by the sender
+(rendering and uploading are slow, so never in the handler)."""
 from __future__ import annotations
 
 import asyncio
 import tomllib
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import outbox
-from bot.context import Services
-from bot.errors import report_error
 from bot.kpi.chart import render_trend
-from bot.kpi.push import local_day_bounds
 from bot.kpi.scopes import Scope, figures_for
 from bot.kpi.service import kpi_settings
-from bot.models import Line
-from bot.models.kpi import KpiChartRequest
+from bot.models import Line, Machine, OutboxMessage
+from bot.outbox import MediaFile, MediaStep, Priority, Producer
+from bot.outbox.ordering import ahead_key
+from bot.settings import Settings
 
-LEASE = timedelta(minutes=2)
-MAX_ATTEMPTS = 3
+PRODUCER = "kpi_chart"
+# The same member asking for the same scope again within this gets the chart already on its way, not a second.
+ONCE_PER = timedelta(minutes=1)
 
 
-def chart_labels(services: Services) -> dict[str, str]:
-    path = services.templates.content_dir / "templates" / "kpi" / "chart_labels.toml"
+def chart_labels(content_dir: Path) -> dict[str, str]:
+    path = content_dir / "templates" / "kpi" / "chart_labels.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
-async def chart_png(services: Services, scope: Scope, now: datetime) -> bytes:
+async def chart_png(sessions: async_sessionmaker[AsyncSession], settings: Settings, content_dir: Path,
+                    scope: Scope, now: datetime) -> bytes:
     """The last `chart_days` plant-local days of one scope, as PNG bytes."""
-    settings = services.settings
     days = kpi_settings(settings).chart_days
-    today = now.astimezone(settings.tz).date()
-    start, _ = local_day_bounds(today - timedelta(days=days - 1), settings)
-    async with services.sessions() as session:
+    start, _ = settings.calendar.day_bounds(settings.calendar.day_of(now) - timedelta(days=days - 1))
+    async with sessions() as session:
         records = await figures_for(session, settings, scope, start, now, now, every="day")
-        if scope.kind == "line":
-            scope = Scope("line", scope.code, await session.scalar(
-                select(Line.name).where(Line.code == scope.code)) or scope.code)
-    labels = chart_labels(services)
-    name = labels["plant"] if scope.kind == "plant" else labels["line"].format(name=scope.name or scope.code)
+        if scope.kind in ("line", "machine"):
+            table = Line if scope.kind == "line" else Machine
+            scope = Scope(scope.kind, scope.code, await session.scalar(
+                select(table.name).where(table.code == scope.code)) or scope.code)
+    labels = chart_labels(content_dir)
+    name = labels["plant"] if scope.kind == "plant" else labels[scope.kind].format(name=scope.name or scope.code)
     target = kpi_settings(settings).target_for("oee", scope.kind, scope.code)
     title = labels["title"].format(scope=name, days=days)
     return await asyncio.to_thread(render_trend, records, labels, title, target.value if target else None)
 
 
-async def _claim(services: Services, request_id: int, now: datetime) -> KpiChartRequest | None:
-    async with services.sessions.begin() as session:
-        result = await session.execute(
-            update(KpiChartRequest).where(
-                KpiChartRequest.id == request_id,
-                or_(KpiChartRequest.status == "pending",
-                    (KpiChartRequest.status == "working") & (KpiChartRequest.lease_until <= now)))
-            .values(status="working", lease_until=now + LEASE, attempts=KpiChartRequest.attempts + 1))
-        if result.rowcount != 1:  # type: ignore[attr-defined]
-            return None
-        return await session.get(KpiChartRequest, request_id)
+async def queue_chart(session: AsyncSession, userid: str, scope: Scope, now: datetime) -> bool:
+    """The chart leaves with the figures' reply transaction, HIGH (the member is waiting for it) and keyed so that
+    their next reply waits behind it (bot.outbox.ordering). False, and nothing queued, when the same member asked
+    for the same scope within ONCE_PER: the key names member and scope, so the earlier row is found by prefix."""
+    prefix = ahead_key(userid, f"{PRODUCER}:{scope.key}:")
+    earlier = await session.scalar(select(OutboxMessage.id).where(
+        OutboxMessage.holds_replies == userid, OutboxMessage.created_at > now - ONCE_PER,
+        OutboxMessage.idempotency_key.startswith(prefix, autoescape=True)).limit(1))
+    if earlier is not None:
+        return False
+    row = outbox.enqueue(session, "image", {}, to=[userid], priority=Priority.HIGH, now=now,
+                         idempotency_key=prefix + now.isoformat(),
+                         media=MediaStep(PRODUCER, {"scope": scope.kind, "code": scope.code}, kind="image"))
+    row.holds_replies = userid
+    return True
 
 
-async def process_chart_requests(services: Services, now: datetime, limit: int = 10) -> int:
-    """Sends the charts asked for; a failed upload is retried by a later run, then given up."""
-    async with services.sessions() as session:
-        ids = (await session.scalars(select(KpiChartRequest.id).where(or_(
-            KpiChartRequest.status == "pending",
-            (KpiChartRequest.status == "working") & (KpiChartRequest.lease_until <= now)))
-            .order_by(KpiChartRequest.id).limit(limit))).all()
-    sent = 0
-    for request_id in ids:
-        request = await _claim(services, request_id, now)
-        if request is None:
-            continue
-        values: dict[str, Any]
-        try:
-            assert services.client is not None, "no WeCom client"
-            png = await chart_png(services, Scope(request.scope, request.code, request.code), now)
-            media_id = await services.client.upload_media("image", "kpi.png", png, "image/png")
-        except Exception as exc:  # noqa: BLE001 - retried, then recorded
-            give_up = request.attempts >= MAX_ATTEMPTS
-            values = {"status": "failed" if give_up else "pending", "error": repr(exc)[:500]}
-            if give_up:
-                report_error(f"kpi chart {request.id}", exc)
-        else:
-            values = {"status": "sent", "media_id": media_id, "error": None}
-            sent += 1
-        async with services.sessions.begin() as session:
-            await session.execute(update(KpiChartRequest).where(KpiChartRequest.id == request.id).values(**values))
-            if values["status"] == "sent":
-                outbox.enqueue(session, "image", {"media_id": values["media_id"]}, to=[request.wecom_userid],
-                               idempotency_key=f"kpi-chart:{request.id}", now=now)
-        outbox.notify_if_enqueued(session, services.outbox_wakeup)
-    return sent
+def chart_producer(sessions: async_sessionmaker[AsyncSession], settings: Settings, content_dir: Path) -> Producer:
+    """The sender's producer for chart images (registered as PRODUCER when the sender is built)."""
+
+    async def produce(args: dict[str, Any], now: datetime) -> MediaFile:
+        scope = Scope(args["scope"], args.get("code", ""), args.get("code", ""))
+        return MediaFile("kpi.png", "image/png", await chart_png(sessions, settings, content_dir, scope, now))
+
+    return produce

@@ -1,27 +1,41 @@
 """Load the KPI engine's input frames for a window from the database: one query per frame, no row loops."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Line, Machine, Operation, WorkOrder
-from bot.models.equipment import DowntimeAlert, MachineState
+from bot.models.equipment import CounterDelta, DowntimeAlert, MachineState
 from bot.models.reports import ReportStatus, WorkReport
+
+# A counter delta counts where its midpoint lies; one longer than this (a collector stopped for over a week)
+# is not looked for, so that the query can use the (machine, start) index.
+LONGEST_DELTA = timedelta(days=7)
+COUNTED = ("counters", "both")
 
 
 @dataclass
 class KpiFrames:
-    """The engine's inputs; pass them as compute_kpis(f.states, f.reports, f.machines, f.work_orders, f.alerts)."""
+    """The engine's inputs; pass them as
+    compute_kpis(f.states, f.reports, f.machines, f.work_orders, f.alerts, f.counts)."""
 
     machines: pd.DataFrame
     states: pd.DataFrame
     reports: pd.DataFrame
     work_orders: pd.DataFrame
     alerts: pd.DataFrame
+    counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def output_sources(settings: Any) -> dict[str, str]:
+    """Machine code -> where its output counts come from (`[[equipment.machines]] output`); unlisted: reports."""
+    return {m.code: m.output_source() for m in settings.feature("equipment").machines}
 
 
 def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
@@ -30,19 +44,39 @@ def _utc(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
     return frame
 
 
-async def _frame(session: AsyncSession, query: object, columns: list[str]) -> pd.DataFrame:
+async def query_frame(session: AsyncSession, query: object, columns: list[str]) -> pd.DataFrame:
+    """The rows of a query as a frame with these columns (typed empty columns when there are none)."""
     rows = (await session.execute(query)).all()  # type: ignore[call-overload]
     if not rows:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
     return pd.DataFrame(dict(zip(columns, (list(values) for values in zip(*rows, strict=True)), strict=True)))
 
 
-async def load_frames(session: AsyncSession, start: datetime, end: datetime, now: datetime) -> KpiFrames:
-    """Everything touching [start, end); an open state interval ends at `now` (later time is unknown)."""
-    machines = await _frame(session, select(Machine.code, Line.code, Machine.ideal_cycle_time_s)
+async def load_counts(session: AsyncSession, codes: list[str], start: datetime, end: datetime) -> pd.DataFrame:
+    """Counter deltas of these machines whose midpoint may lie in [start, end) (the engine decides exactly)."""
+    columns = ["machine", "start", "end", "good", "scrap"]
+    if not codes:
+        return pd.DataFrame({name: pd.Series(dtype=object) for name in columns})
+    counts = await query_frame(session, select(Machine.code, CounterDelta.start_at, CounterDelta.end_at,
+                                          CounterDelta.good, CounterDelta.scrap)
+                          .join(Machine, CounterDelta.machine_id == Machine.id)
+                          .where(Machine.code.in_(codes), CounterDelta.start_at < end,
+                                 CounterDelta.start_at >= start - LONGEST_DELTA, CounterDelta.end_at >= start),
+                          columns)
+    return _utc(counts, "start", "end")
+
+
+async def load_frames(session: AsyncSession, start: datetime, end: datetime, now: datetime, *,
+                      output: Mapping[str, str] | None = None) -> KpiFrames:
+    """Everything touching [start, end); an open state interval ends at `now` (later time is unknown).
+    `output` (machine code -> counters | reports | both, see output_sources) says whose parts are counted."""
+    machines = await query_frame(session, select(Machine.code, Line.code, Machine.ideal_cycle_time_s)
                             .join(Line, Machine.line_id == Line.id).order_by(Machine.code),
                             ["machine", "line", "ideal_cycle_time_s"])
-    states = await _frame(session, select(Machine.code, MachineState.state, MachineState.start_at,
+    machines["output"] = [(output or {}).get(code, "reports") for code in machines["machine"]]
+    counted = [code for code, source in zip(machines["machine"], machines["output"], strict=True)
+               if source in COUNTED]
+    states = await query_frame(session, select(Machine.code, MachineState.state, MachineState.start_at,
                                           MachineState.end_at, MachineState.reason_code)
                           .join(Machine, MachineState.machine_id == Machine.id)
                           .where(MachineState.start_at < end,
@@ -51,7 +85,7 @@ async def load_frames(session: AsyncSession, start: datetime, end: datetime, now
     _utc(states, "start", "end")
     states["end"] = states["end"].fillna(pd.Timestamp(now)).clip(lower=states["start"])
     machine_id = func.coalesce(WorkReport.machine_id, Operation.machine_id)
-    reports = await _frame(session, select(WorkReport.created_at, Machine.code, WorkReport.good, WorkReport.scrap,
+    reports = await query_frame(session, select(WorkReport.created_at, Machine.code, WorkReport.good, WorkReport.scrap,
                                            WorkOrder.code)
                            .join(Operation, WorkReport.operation_id == Operation.id)
                            .join(Machine, Machine.id == machine_id)
@@ -60,17 +94,17 @@ async def load_frames(session: AsyncSession, start: datetime, end: datetime, now
                                   WorkReport.created_at >= start, WorkReport.created_at < end),
                            ["reported_at", "machine", "good", "scrap", "work_order"])
     _utc(reports, "reported_at")
-    orders = await _frame(session, select(WorkOrder.code, WorkOrder.quantity, WorkOrder.due_at,
+    orders = await query_frame(session, select(WorkOrder.code, WorkOrder.quantity, WorkOrder.due_at,
                                           WorkOrder.completed_at, Line.code)
                           .outerjoin(Line, WorkOrder.line_id == Line.id)
                           .where(and_(WorkOrder.due_at >= start, WorkOrder.due_at < end)),
                           ["work_order", "quantity", "due", "completed_at", "line"])
     _utc(orders, "due", "completed_at")
     orders["line"] = orders["line"].where(orders["line"].isin(machines["line"]), None)
-    alerts = await _frame(session, select(Machine.code, DowntimeAlert.down_start, DowntimeAlert.acknowledged_at,
+    alerts = await query_frame(session, select(Machine.code, DowntimeAlert.down_start, DowntimeAlert.acknowledged_at,
                                           DowntimeAlert.fixed_at)
                           .join(Machine, DowntimeAlert.machine_id == Machine.id)
                           .where(DowntimeAlert.down_start >= start, DowntimeAlert.down_start < end),
                           ["machine", "down_start", "acknowledged_at", "fixed_at"])
     _utc(alerts, "down_start", "acknowledged_at", "fixed_at")
-    return KpiFrames(machines, states, reports, orders, alerts)
+    return KpiFrames(machines, states, reports, orders, alerts, await load_counts(session, counted, start, end))

@@ -17,6 +17,7 @@ from bot.kpi.inputs import (
     RUNNING,
     SETUP,
     Alerts,
+    Counts,
     Inputs,
     KpiInputError,
     Machines,
@@ -85,24 +86,41 @@ def _state_sums(
     }
 
 
-def _report_sums(reports: Reports, periods: Periods, machines: Machines) -> dict[str, np.ndarray]:
-    shape = (len(machines.names), len(periods))
-    period = locate(reports.at, periods)
+def _cell_totals(machine: np.ndarray, at: np.ndarray, periods: Periods, shape: tuple[int, int],
+                 *weights: np.ndarray) -> list[np.ndarray]:
+    """Per (machine, period) sums of each weight over the rows whose instant falls in a period."""
+    period = locate(at, periods)
     keep = period >= 0
-    cell = reports.machine[keep] * shape[1] + period[keep]
+    cell = machine[keep] * shape[1] + period[keep]
+    return [np.bincount(cell, weights=w[keep], minlength=shape[0] * shape[1]).reshape(shape) for w in weights]
 
-    def total(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(cell, weights=weights[keep], minlength=shape[0] * shape[1]).reshape(shape)
 
+def _report_sums(reports: Reports, periods: Periods, machines: Machines,
+                 counts: Counts | None = None) -> dict[str, np.ndarray]:
+    shape = (len(machines.names), len(periods))
     missing = np.isnan(reports.first_pass)
-    good, scrap = total(reports.good), total(reports.scrap)
+    good, scrap, first_pass_good, without_first_pass = _cell_totals(
+        reports.machine, reports.at, periods, shape, reports.good, reports.scrap,
+        np.where(missing, reports.good, reports.first_pass), missing.astype(np.float64))
+    if machines.counted.any():
+        # Counted machines take good/scrap from their counters; counters know no rework, so first-pass
+        # good is the counted good and the yield is marked estimated wherever a delta counted.
+        if counts is None:
+            counted_good = counted_scrap = deltas = np.zeros(shape)
+        else:
+            counted_good, counted_scrap, deltas = _cell_totals(
+                counts.machine, counts.at, periods, shape, counts.good, counts.scrap, np.ones(len(counts.at)))
+        use = machines.counted[:, None]
+        good, scrap = np.where(use, counted_good, good), np.where(use, counted_scrap, scrap)
+        first_pass_good = np.where(use, counted_good, first_pass_good)
+        without_first_pass = np.where(use, deltas, without_first_pass)
     return {
         "good": good,
         "scrap": scrap,
         "total": good + scrap,
         "ideal_run_s": machines.ideal_s[:, None] * (good + scrap),
-        "first_pass_good": total(np.where(missing, reports.good, reports.first_pass)),
-        "reports_without_first_pass": total(missing.astype(np.float64)),
+        "first_pass_good": first_pass_good,
+        "reports_without_first_pass": without_first_pass,
     }
 
 
@@ -146,6 +164,7 @@ def compute_kpis(
     machines: pd.DataFrame | None,
     work_orders: pd.DataFrame | None = None,
     alerts: pd.DataFrame | None = None,
+    counts: pd.DataFrame | None = None,
     *,
     start: datetime | pd.Timestamp,
     end: datetime | pd.Timestamp,
@@ -158,7 +177,7 @@ def compute_kpis(
     """KPIs per (group, period) for the window [start, end); see the package docstring for the definitions."""
     _check_params(by, micro_stop_threshold_s)
     periods = build_periods(instant_ns(start, "start"), instant_ns(end, "end"), every, shifts, tz)
-    inputs = prepare(states, reports, machines, work_orders, alerts)
+    inputs = prepare(states, reports, machines, work_orders, alerts, counts)
     return compute_prepared(inputs, periods, by, tz, micro_stop_threshold_s)
 
 
@@ -168,7 +187,7 @@ def compute_prepared(
     """The engine proper, on validated inputs (exposed so the benchmark can time validation apart)."""
     count = len(inputs.machines.names)
     per_machine = _state_sums(inputs.states, periods, count, micro_stop_threshold_s * 1e9)
-    per_machine |= _report_sums(inputs.reports, periods, inputs.machines)
+    per_machine |= _report_sums(inputs.reports, periods, inputs.machines, inputs.counts)
     per_machine |= _alert_sums(inputs.alerts, periods, count)
     machine_group, group_names = group_index(inputs.machines, by)
     shape = (len(group_names), len(periods))

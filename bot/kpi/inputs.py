@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 STATES: tuple[str, ...] = ("running", "idle", "down", "planned_stop", "setup", "unknown")
+OUTPUTS: tuple[str, ...] = ("reports", "counters", "both")  # where a machine's good/scrap come from
 RUNNING, IDLE, DOWN, PLANNED_STOP, SETUP, UNKNOWN = range(6)
 NAT = np.iinfo(np.int64).min
 
@@ -24,6 +25,7 @@ class Machines:
     names: np.ndarray
     lines: np.ndarray
     ideal_s: np.ndarray
+    counted: np.ndarray  # bool: output counted by the machine (counters or both), not taken from reports
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,16 @@ class Reports:
     scrap: np.ndarray
     first_pass: np.ndarray
     work_order: np.ndarray
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Counter deltas; `at` is the midpoint of each delta, which decides the period its parts count in."""
+
+    machine: np.ndarray
+    at: np.ndarray
+    good: np.ndarray
+    scrap: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -80,6 +92,7 @@ class Inputs:
     reports: Reports
     orders: Orders
     alerts: Alerts | None
+    counts: Counts | None = None
 
 
 def instant_ns(value: datetime | pd.Timestamp, name: str) -> int:
@@ -161,7 +174,7 @@ def _codes(values: pd.Series, categories: np.ndarray | tuple[str, ...], where: s
 def _machines(frame: pd.DataFrame | None) -> Machines:
     if _rows(frame) is None:
         nothing = np.array([], dtype=object)
-        return Machines(nothing, nothing, np.array([], dtype=np.float64))
+        return Machines(nothing, nothing, np.array([], dtype=np.float64), np.array([], dtype=bool))
     _require(frame, "machines", ("machine", "line", "ideal_cycle_time_s"))
     names = frame["machine"].astype(str).to_numpy(dtype=object)
     duplicated = pd.Series(names).duplicated()
@@ -172,7 +185,11 @@ def _machines(frame: pd.DataFrame | None) -> Machines:
     ideal = _quantities(frame["ideal_cycle_time_s"], "machines.ideal_cycle_time_s", integral=False)
     if (ideal <= 0).any():
         raise KpiInputError("machines.ideal_cycle_time_s must be > 0")
-    return Machines(names, frame["line"].astype(str).to_numpy(dtype=object), ideal)
+    counted = np.zeros(len(names), dtype=bool)
+    if "output" in frame.columns:
+        output = frame["output"].where(frame["output"].notna(), "reports")
+        counted = _codes(output, OUTPUTS, "machines.output", f"one of {', '.join(OUTPUTS)}") > 0
+    return Machines(names, frame["line"].astype(str).to_numpy(dtype=object), ideal, counted)
 
 
 def _states(frame: pd.DataFrame | None, machines: Machines) -> States:
@@ -277,15 +294,30 @@ def _alerts(frame: pd.DataFrame | None, machines: Machines) -> Alerts | None:
     return Alerts(machine, down_start, acknowledged, fixed)
 
 
+def _counts(frame: pd.DataFrame | None, machines: Machines) -> Counts | None:
+    """Only the parts of machines whose output is counted are kept: the others take their reports."""
+    if _rows(frame) is None or not machines.counted.any():
+        return None
+    _require(frame, "counts", ("machine", "start", "end", "good", "scrap"))
+    machine = _codes(frame["machine"], machines.names, "counts.machine", "in machines")
+    start, end = _utc_ns(frame["start"], "counts.start"), _utc_ns(frame["end"], "counts.end")
+    if (end < start).any():
+        raise KpiInputError(f"counts has {(end < start).sum()} delta(s) ending before they start")
+    good, scrap = _quantities(frame["good"], "counts.good"), _quantities(frame["scrap"], "counts.scrap")
+    keep = machines.counted[machine]
+    return Counts(machine[keep], (start + (end - start) // 2)[keep], good[keep], scrap[keep])
+
+
 def prepare(
     states: pd.DataFrame | None,
     reports: pd.DataFrame | None,
     machines: pd.DataFrame | None,
     work_orders: pd.DataFrame | None = None,
     alerts: pd.DataFrame | None = None,
+    counts: pd.DataFrame | None = None,
 ) -> Inputs:
     """Validate all frames; a frame with no rows (or None) is simply empty."""
     table = _machines(machines)
     orders = _orders(work_orders, table)
     return Inputs(table, _states(states, table), _reports(reports, table, orders), orders,
-                  _alerts(alerts, table))
+                  _alerts(alerts, table), _counts(counts, table))

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import datetime, time
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from bot.kpi.inputs import KpiInputError
+from bot.plant_calendar import CalendarError, PlantCalendar, ShiftSettings, local_instant
 
 EVERY: tuple[str | None, ...] = (None, "shift", "day", "week", "month")
 DEFAULT_SHIFTS: tuple[tuple[str, str, str], ...] = (("day", "08:00", "20:00"), ("night", "20:00", "08:00"))
-_CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
 
 @dataclass(frozen=True)
@@ -28,66 +28,46 @@ class Periods:
         return len(self.start)
 
 
-def _local_ns(day: date, clock: time, tz: str) -> int:
-    """Plant wall-clock time as UTC ns; a DST gap moves forward, a repeated hour takes the first pass."""
-    stamp = pd.Timestamp.combine(day, clock).tz_localize(tz, ambiguous=True, nonexistent="shift_forward")
-    return int(stamp.tz_convert("UTC").as_unit("ns").value)
+def _ns(instant: datetime) -> int:
+    return int(pd.Timestamp(instant).as_unit("ns").value)
 
 
-def _parse_clock(text: str, shift: str) -> time:
-    match = _CLOCK.match(str(text))
-    if not match:
-        raise KpiInputError(f"shift {shift!r}: {text!r} is not a HH:MM time")
-    return time(int(match.group(1)), int(match.group(2)))
-
-
-def _days(start_ns: int, end_ns: int, tz: str) -> list[date]:
-    """Plant-local dates from the day before the window (a shift may start the evening before) to its end."""
-    first = pd.Timestamp(start_ns, tz="UTC").tz_convert(tz).date() - timedelta(days=1)
-    last = pd.Timestamp(end_ns, tz="UTC").tz_convert(tz).date()
-    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
-
-
-def _shift_periods(start_ns: int, end_ns: int, shifts: tuple[tuple[str, str, str], ...], tz: str) -> Periods:
+def _calendar(shifts: tuple[tuple[str, str, str], ...], tz: str) -> PlantCalendar:
     if not shifts:
         raise KpiInputError("the shift calendar is empty")
-    parsed = []
+    entries = []
     for entry in shifts:
         if len(entry) != 3:
             raise KpiInputError(f"a shift must be (name, 'HH:MM', 'HH:MM'), got {entry!r}")
         name, begin, finish = entry
-        parsed.append((str(name), _parse_clock(begin, name), _parse_clock(finish, name)))
-    rows = []
-    for day in _days(start_ns, end_ns, tz):
-        for name, begin, finish in parsed:
-            finish_day = day + timedelta(days=1) if finish <= begin else day
-            rows.append((_local_ns(day, begin, tz), _local_ns(finish_day, finish, tz), name))
-    rows.sort()
-    for (_, previous_end, previous), (next_start, _, following) in zip(rows, rows[1:], strict=False):
-        if next_start < previous_end:
-            raise KpiInputError(f"shifts {previous!r} and {following!r} overlap")
-    return _clip([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows], start_ns, end_ns)
+        entries.append(ShiftSettings(str(name), str(name), str(begin), str(finish)))
+    try:
+        return PlantCalendar(ZoneInfo(tz), entries)
+    except CalendarError as exc:
+        raise KpiInputError(str(exc)) from None
+
+
+def _window(start_ns: int, end_ns: int) -> tuple[datetime, datetime]:
+    return (pd.Timestamp(start_ns, tz="UTC").to_pydatetime(), pd.Timestamp(end_ns, tz="UTC").to_pydatetime())
+
+
+def _shift_periods(start_ns: int, end_ns: int, shifts: tuple[tuple[str, str, str], ...], tz: str) -> Periods:
+    """Shift occurrences from the plant calendar, clipped to the window."""
+    calendar = _calendar(shifts, tz)
+    try:
+        slots = calendar.slots_between(*_window(start_ns, end_ns))
+    except CalendarError as exc:
+        raise KpiInputError(str(exc)) from None
+    return _clip([_ns(s.start) for s in slots], [_ns(s.end) for s in slots], [s.code for s in slots],
+                 start_ns, end_ns)
 
 
 def _calendar_periods(start_ns: int, end_ns: int, every: str, tz: str) -> Periods:
-    days = _days(start_ns, end_ns, tz)
-    days = [days[0] - timedelta(days=offset) for offset in range(31, 0, -1)] + days
-    days.append(days[-1] + timedelta(days=1))
-    if every == "week":
-        days = [d for d in days if d.weekday() == 0]
-    elif every == "month":
-        days = [d for d in days if d.day == 1]
-    edges = [_local_ns(d, time(0, 0), tz) for d in days]
-    edges.append(_local_ns(_next_boundary(days[-1], every), time(0, 0), tz))
+    """Plant-local days, weeks (from Monday) or months from the plant calendar, clipped to the window."""
+    calendar = PlantCalendar(ZoneInfo(tz), [])
+    first, last = (calendar.day_of(moment) for moment in _window(start_ns, end_ns))
+    edges = [_ns(local_instant(day, time(0), calendar.tz)) for day in calendar.period_starts(first, last, every)]
     return _clip(edges[:-1], edges[1:], [None] * (len(edges) - 1), start_ns, end_ns)
-
-
-def _next_boundary(day: date, every: str) -> date:
-    if every == "day":
-        return day + timedelta(days=1)
-    if every == "week":
-        return day + timedelta(days=7)
-    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
 
 def _clip(starts: list[int], ends: list[int], names: list, start_ns: int, end_ns: int) -> Periods:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 import math
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -13,23 +13,15 @@ from bot import outbox
 from bot.kpi import to_json_records
 from bot.kpi.scopes import Scope, figures_for, line_scopes, pick, recipients
 from bot.kpi.service import kpi_settings, kpis_from_db
-from bot.kpi.settings import KpiSettings, KpiTarget, shift_calendar
-from bot.models import Machine, OutboxMessage
+from bot.kpi.settings import KpiSettings, KpiTarget
+from bot.kpi.shift_view import shift_url
+from bot.models import Machine
 from bot.models.kpi import KpiBreach
-from bot.reports.settings import ShiftSettings
-from bot.reports.shifts import ShiftSlot, ended_between, shift_at
+from bot.plant_calendar import ShiftSlot
 from bot.settings import Settings
 from bot.templates import Templates
 
 TIME_BASED = {"oee", "availability", "performance", "mtbf_s", "mttr_s"}
-
-
-def shifts(settings: Settings) -> list[ShiftSettings]:
-    return shift_calendar(kpi_settings(settings), settings.feature("reports").shifts)
-
-
-async def _already_queued(session: AsyncSession, key: str) -> bool:
-    return await session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)) is not None
 
 
 def _has_data(record: dict[str, Any]) -> bool:
@@ -42,20 +34,26 @@ async def queue_shift_summaries(session: AsyncSession, settings: Settings, templ
     config = kpi_settings(settings)
     until = now - timedelta(minutes=config.shift_summary_delay_min)
     queued = []
-    for slot in ended_between(shifts(settings), until - lookback, until, settings.tz):
-        for scope in await line_scopes(session):
-            key = f"kpi-shift:{scope.code}:{slot.day.isoformat()}:{slot.code}"
-            if await _already_queued(session, key):
-                continue
-            records = await figures_for(session, settings, scope, slot.start, slot.end, now)
+    scopes = await line_scopes(session)
+    for slot in settings.calendar.ended_between(until - lookback, until):
+        keys = {scope.code: f"kpi-shift:{scope.code}:{slot.day.isoformat()}:{slot.code}" for scope in scopes}
+        todo = [scope for scope in scopes if not await outbox.is_queued(session, keys[scope.code])]
+        if not todo:
+            continue
+        # The engine computes every line in one pass: once per shift, not once per line.
+        frame = await kpis_from_db(session, settings, start=slot.start, end=slot.end, by="line", now=now)
+        for scope in todo:
+            key = keys[scope.code]
+            records = to_json_records(pick(frame, scope))
             to = await recipients(session, scope)
             if not records or not _has_data(records[0]) or not to:
                 continue
             card = json.loads(templates.render("kpi/shift_card.json.j2", scope=scope, slot=slot, k=records[0],
                                                target=_targets(config, scope),
-                                               url=settings.server.base_url + "/"))
-            outbox.enqueue(session, "template_card", card, to=to, idempotency_key=key, now=now)
-            queued.append(key)
+                                               url=shift_url(settings.server.base_url, scope.code, slot)))
+            if await outbox.enqueue_once(session, key, "template_card", card, to=to, now=now,
+                                         priority=outbox.Priority.ROUTINE):
+                queued.append(key)
     return queued
 
 
@@ -68,29 +66,25 @@ def _targets(config: KpiSettings, scope: Scope) -> dict[str, float]:
     return out
 
 
-def local_day_bounds(day: Any, settings: Settings) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), settings.tz)
-    return start, datetime.combine(day + timedelta(days=1), time(0), settings.tz)
-
-
 async def queue_daily_summary(session: AsyncSession, settings: Settings, templates: Templates,
                               now: datetime) -> str | None:
     """Yesterday (plant-local) for the plant and each line, to every manager; once per day."""
-    day = now.astimezone(settings.tz).date() - timedelta(days=1)
+    day = settings.calendar.day_of(now) - timedelta(days=1)
     key = f"kpi-daily:{day.isoformat()}"
-    if await _already_queued(session, key):
+    if await outbox.is_queued(session, key):  # spares the day's figures when it went out already
         return None
     to = await recipients(session, Scope("plant"))
     if not to:
         return None
-    start, end = local_day_bounds(day, settings)
+    start, end = settings.calendar.day_bounds(day)
     plant = await figures_for(session, settings, Scope("plant"), start, end, now)
     lines = to_json_records(await kpis_from_db(session, settings, start=start, end=end, by="line", now=now))
     names = {s.code: s.name for s in await line_scopes(session)}
     text = templates.render("kpi/daily.md.j2", day=day, k=plant[0], lines=lines, names=names,
                             target=_targets(kpi_settings(settings), Scope("plant")))
-    outbox.enqueue(session, "markdown", {"content": text}, to=to, idempotency_key=key, now=now)
-    return key
+    queued = await outbox.enqueue_once(session, key, "markdown", {"content": text}, to=to, now=now,
+                                       priority=outbox.Priority.ROUTINE)
+    return key if queued else None
 
 
 async def _scopes_of(session: AsyncSession, target: KpiTarget) -> list[Scope]:
@@ -105,7 +99,7 @@ async def _scopes_of(session: AsyncSession, target: KpiTarget) -> list[Scope]:
 
 
 def current_slot(settings: Settings, now: datetime) -> ShiftSlot:
-    return shift_at(shifts(settings), now, settings.tz)
+    return settings.calendar.shift_at(now)
 
 
 async def check_thresholds(session: AsyncSession, settings: Settings, templates: Templates,
@@ -159,5 +153,5 @@ async def _open(session: AsyncSession, templates: Templates, target: KpiTarget, 
         text = templates.render("kpi/breach.txt.j2", target=target, scope=scope, value=value, k=record,
                                 slot=slot)
         outbox.enqueue(session, "text", {"content": text}, to=to, idempotency_key=f"kpi-breach:{breach.id}",
-                       now=now)
+                       now=now, priority=outbox.Priority.ROUTINE)
     return breach

@@ -6,9 +6,9 @@ from datetime import datetime
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.kpi.data import load_frames
+from bot.kpi.data import load_frames, output_sources
 from bot.kpi.engine import compute_kpis
-from bot.kpi.settings import KpiSettings, engine_shifts, shift_calendar
+from bot.kpi.settings import KpiSettings
 from bot.settings import Settings
 
 
@@ -17,16 +17,16 @@ def kpi_settings(settings: Settings) -> KpiSettings:
 
 
 def shifts_of(settings: Settings) -> list[tuple[str, str, str]]:
-    return engine_shifts(shift_calendar(kpi_settings(settings), settings.feature("reports").shifts))
+    return settings.calendar.engine_shifts()
 
 
 async def kpis_from_db(session: AsyncSession, settings: Settings, *, start: datetime, end: datetime,
                        by: str = "machine", every: str | None = None, now: datetime,
                        micro_stop_threshold_s: float | None = None) -> pd.DataFrame:
     """One row per (group, period) of [start, end), as bot.kpi.compute_kpis defines them."""
-    frames = await load_frames(session, start, end, now)
+    frames = await load_frames(session, start, end, now, output=output_sources(settings))
     threshold = (kpi_settings(settings).micro_stop_threshold_s if micro_stop_threshold_s is None
                  else micro_stop_threshold_s)
     return compute_kpis(frames.states, frames.reports, frames.machines, frames.work_orders, frames.alerts,
-                        start=start, end=end, by=by, every=every, shifts=shifts_of(settings),
+                        frames.counts, start=start, end=end, by=by, every=every, shifts=shifts_of(settings),
                         tz=settings.plant.timezone, micro_stop_threshold_s=threshold)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bot.reports.settings import ShiftSettings
+from bot.plant_calendar import ShiftSettings
 
 # KPIs a target may name; for the *_s ones lower is better (a breach is a value above the target).
 TARGET_KPIS = ("oee", "availability", "performance", "quality", "first_pass_yield", "otd", "output_vs_plan",
@@ -34,13 +34,18 @@ def _default_targets() -> list[KpiTarget]:
 class KpiSettings:
     targets: list[KpiTarget] = field(default_factory=_default_targets)
     micro_stop_threshold_s: float = 0.0  # down events shorter than this are speed losses; 0 = off
-    shifts: list[ShiftSettings] = field(default_factory=list)  # empty: the [reports] shift calendar
+    shifts: list[ShiftSettings] = field(default_factory=list)  # deprecated: read into [plant] shifts at load
     shift_summary: bool = True  # a card to each line's team lead after every shift
     shift_summary_delay_min: int = 5  # wait for late reports before summarising a shift
     daily_summary: bool = True  # the previous day's plant summary to managers (schedule: [jobs.kpi_daily])
     threshold_alerts: bool = True  # schedule: [jobs.kpi_thresholds]
     threshold_min_planned_min: float = 60.0  # evaluate a shift only after this much planned time
     chart_days: int = 14  # days shown in the chat chart
+    # Per shift and line, reported vs counted parts of the `output = "both"` machines, to the team leads
+    # when they differ by more than both tolerances (0 turns a tolerance off). Schedule: [jobs.kpi_reconciliation]
+    reconciliation: bool = True
+    reconciliation_tolerance_pct: float = 2.0  # of the larger of reported and counted
+    reconciliation_tolerance_pieces: int = 10
 
     def validate(self) -> list[str]:
         problems = []
@@ -59,6 +64,8 @@ class KpiSettings:
             problems.append("shift_summary_delay_min: must not be negative")
         if not 1 <= self.chart_days <= 92:
             problems.append("chart_days: between 1 and 92")
+        if self.reconciliation_tolerance_pct < 0 or self.reconciliation_tolerance_pieces < 0:
+            problems.append("reconciliation_tolerance_pct, reconciliation_tolerance_pieces: must not be negative")
         return problems
 
     def target_for(self, kpi: str, scope: str, code: str) -> KpiTarget | None:
@@ -66,13 +73,3 @@ class KpiSettings:
         exact = [t for t in self.targets if t.kpi == kpi and t.scope == scope and t.code == code and code]
         general = [t for t in self.targets if t.kpi == kpi and t.scope == scope and not t.code]
         return (exact or general or [None])[0]
-
-
-def shift_calendar(kpi: KpiSettings, reports_shifts: list[ShiftSettings]) -> list[ShiftSettings]:
-    """The KPI shifts, defaulting to the reporting calendar so both features agree on what a shift is."""
-    return kpi.shifts or reports_shifts
-
-
-def engine_shifts(shifts: list[ShiftSettings]) -> list[tuple[str, str, str]]:
-    """Shifts in the engine's (name, start, end) form, named by code."""
-    return [(s.code, s.start, s.end) for s in shifts]

@@ -35,9 +35,6 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
-    def has_any(self, roles: frozenset[str] | set[str]) -> bool:
-        return Role.ADMIN in self.roles or bool(set(self.roles) & set(roles))
-
     @property
     def pending(self) -> bool:
         return not self.roles

@@ -100,6 +100,9 @@ class DowntimeAlert(Base):
     task_id: Mapped[str] = mapped_column(String(128), unique=True)
     recovered_at: Mapped[datetime | None] = mapped_column(default=None)  # the machine left `down`
     alarm_code: Mapped[str | None] = mapped_column(String(32), default=None)
+    reason_at: Mapped[datetime | None] = mapped_column(default=None)  # maintenance gave the reason
+    source: Mapped[str] = mapped_column(String(16), default="machine")  # machine (a stop), manual (报修)
+    raised_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)  # who called (报修)
 
 
 class DowntimeReason(Base):

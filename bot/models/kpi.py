@@ -1,9 +1,9 @@
-"""KPI push state: open threshold breaches (one alert per breach) and chart requests waiting for upload."""
+"""KPI push state: open threshold breaches, one alert per breach."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String
+from sqlalchemy import Float, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.db import Base, utcnow
@@ -24,21 +24,3 @@ class KpiBreach(Base):
     last_value: Mapped[float] = mapped_column(Float)
     last_checked_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
-
-
-class KpiChartRequest(Base):
-    """A chat `KPI` answer's chart: rendered and uploaded by a job, then sent as an image through the outbox."""
-
-    __tablename__ = "kpi_chart_requests"
-    __table_args__ = (Index("ix_kpi_chart_requests_status", "status", "requested_at"),)
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    wecom_userid: Mapped[str] = mapped_column(String(64))
-    scope: Mapped[str] = mapped_column(String(16))  # plant | line
-    code: Mapped[str] = mapped_column(String(32), default="")
-    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | working | sent | failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(default=None)
-    media_id: Mapped[str | None] = mapped_column(String(128), default=None)
-    error: Mapped[str | None] = mapped_column(String(500), default=None)

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from bot.models import User
 from bot.models.reports import ChangeKind, ChangeStatus, ReportChange, ReportStatus, WorkReport
+from bot.people import ADMIN, holds, may
 from bot.reports.errors import ReportRefused
 from bot.reports.results import ChangeResult
 from bot.reports.service import ReportService
@@ -41,7 +42,7 @@ class ApprovalService(ReportService):
         else:
             approvers = await self.approvers_for(report.line_id)
             if not approvers:
-                raise ReportRefused("no_approver", remaining=view.remaining)
+                raise ReportRefused("no_approver", remaining=view.remaining, pending=view.pending_good)
         await self.session.flush()
         return await self._change_result(change, report, approvers)
 
@@ -52,9 +53,8 @@ class ApprovalService(ReportService):
             raise ReportRefused("change_not_found")
         report = await self.session.get(WorkReport, change.report_id, with_for_update=True)
         assert report is not None
-        is_admin = "admin" in user.roles
-        if not is_admin and (self.settings.approver_role not in user.roles
-                             or (report.line_id is not None and user.line_id != report.line_id)):
+        on_line = report.line_id is None or user.line_id == report.line_id or holds(user, ADMIN)
+        if not may(user, [self.settings.approver_role]) or not on_line:
             raise ReportRefused("not_approver")
         if change.status != ChangeStatus.PENDING:
             raise ReportRefused("already_decided")
@@ -63,6 +63,9 @@ class ApprovalService(ReportService):
         if change.kind == ChangeKind.OVER_REPORT:
             report.status = ReportStatus.CONFIRMED if approve else ReportStatus.REJECTED
             report.updated_at = self.now
+        elif change.kind == ChangeKind.UNDO:
+            if approve:
+                report.status, report.updated_at = ReportStatus.UNDONE, self.now
         elif approve:
             self._apply(report, change)
         await self.session.flush()
@@ -77,6 +80,15 @@ class ApprovalService(ReportService):
         return ChangeResult(change.id, change.kind, change.status, await self.result(report),
                             (change.old_good, change.old_scrap, change.old_reason),
                             (change.new_good, change.new_scrap, change.new_reason), approvers, decided_by)
+
+    async def report_of_change(self, change_id: int) -> int | None:
+        return await self.session.scalar(select(ReportChange.report_id).where(ReportChange.id == change_id))
+
+    async def corrected(self, report_ids: list[int]) -> set[int]:
+        """Reports whose quantities a correction changed (an approval or an undo is not a correction)."""
+        return set(await self.session.scalars(select(ReportChange.report_id).where(
+            ReportChange.report_id.in_(report_ids), ReportChange.kind == ChangeKind.CORRECTION,
+            ReportChange.status.in_((ChangeStatus.APPLIED, ChangeStatus.APPROVED)))))
 
     async def history(self, report_id: int) -> list[ReportChange]:
         return list((await self.session.scalars(

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,8 +10,8 @@ from sqlalchemy.orm import aliased
 
 from bot.models import Line, Machine, Operation, User, WorkOrder
 from bot.models.reports import ReportChange, ReportStatus, WorkReport
+from bot.plant_calendar import PlantCalendar, ShiftSlot
 from bot.reports.settings import ReportsSettings
-from bot.reports.shifts import ShiftSlot
 
 
 @dataclass(frozen=True)
@@ -40,12 +39,8 @@ class ReportRow:
     changes: int
 
 
-def local_day_bounds(day: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time(0), tz)
-    return start, datetime.combine(day + timedelta(days=1), time(0), tz)
-
-
-async def report_rows(session: AsyncSession, settings: ReportsSettings, *, start: datetime, end: datetime,
+async def report_rows(session: AsyncSession, settings: ReportsSettings, calendar: PlantCalendar, *,
+                      start: datetime, end: datetime,
                       user_id: int | None = None, line_id: int | None = None,
                       statuses: tuple[str, ...] | None = (ReportStatus.CONFIRMED,)) -> list[ReportRow]:
     """Reports created in [start, end), oldest first, optionally for one person or line and some statuses."""
@@ -67,12 +62,11 @@ async def report_rows(session: AsyncSession, settings: ReportsSettings, *, start
         query = query.where(WorkReport.line_id == line_id)
     if statuses is not None:
         query = query.where(WorkReport.status.in_(statuses))
-    shift_names = {s.code: s.name for s in settings.shifts}
     rows = []
     for report, order, seq, op_name, machine, line, userid, name, change_count in await session.execute(query):
         rows.append(ReportRow(
             report.id, report.created_at, report.shift_day, report.shift_code,
-            shift_names.get(report.shift_code, report.shift_code), order, seq, op_name, machine or "", line or "",
+            calendar.shift_name(report.shift_code), order, seq, op_name, machine or "", line or "",
             userid, name or userid, report.good, report.scrap, report.reason_code or "",
             settings.reason_name(report.reason_code) if report.reason_code else "", report.source, report.status,
             int(change_count or 0)))
@@ -113,11 +107,11 @@ class ShiftSummary:
         return sorted(totals.items(), key=lambda kv: -kv[1])
 
 
-async def shift_summary(session: AsyncSession, settings: ReportsSettings, line: Line,
+async def shift_summary(session: AsyncSession, settings: ReportsSettings, calendar: PlantCalendar, line: Line,
                         slot: ShiftSlot) -> ShiftSummary:
     """The confirmed reports of one line in one shift, plus how many still wait for approval."""
     by_shift = (WorkReport.shift_day == slot.day) & (WorkReport.shift_code == slot.code)
-    rows = [r for r in await report_rows(session, settings, start=slot.start - timedelta(days=2),
+    rows = [r for r in await report_rows(session, settings, calendar, start=slot.start - timedelta(days=2),
                                          end=slot.end + timedelta(days=1), line_id=line.id)
             if r.shift_day == slot.day and r.shift_code == slot.code]
     pending = await session.scalar(select(func.count(WorkReport.id)).where(

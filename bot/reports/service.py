@@ -3,20 +3,20 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import lock_row
-from bot.models import Machine, Operation, User, WorkOrder
+from bot.models import Machine, Operation, User, WorkOrder, WorkOrderStatus
 from bot.models.reports import ChangeKind, ChangeStatus, ReportChange, ReportStatus, WorkReport
+from bot.people import ADMIN, holds, may, userids_with_roles
+from bot.plant_calendar import PlantCalendar
 from bot.reports.errors import ReportRefused
 from bot.reports.lookup import find_view, with_reported
 from bot.reports.results import OperationView, ReportResult
 from bot.reports.settings import ReportsSettings
-from bot.reports.shifts import shift_at
 
 COUNTED = (ReportStatus.CONFIRMED, ReportStatus.PENDING)
 
@@ -37,11 +37,20 @@ def parse_quantity(text: str | int | None, maximum: int) -> int:
     return value
 
 
+def order_refusal(status: str) -> str | None:
+    """Why an order in this status takes no report (None: it does); chat, H5 and the history import share it."""
+    if status == WorkOrderStatus.RELEASED:
+        return None
+    return "not_released" if status == WorkOrderStatus.DRAFT else "closed"
+
+
 class ReportService:
     """One unit of work on reports inside the caller's transaction; plain arguments in, dataclasses out."""
 
-    def __init__(self, session: AsyncSession, settings: ReportsSettings, tz: ZoneInfo, now: datetime) -> None:
-        self.session, self.settings, self.tz, self.now = session, settings, tz, now
+    def __init__(self, session: AsyncSession, settings: ReportsSettings, calendar: PlantCalendar,
+                 now: datetime) -> None:
+        self.session, self.settings, self.calendar, self.now = session, settings, calendar, now
+        self.tz = calendar.tz
 
     # ---- finding the operation
     async def operation_for(self, kind: str, ids: tuple[str, ...]) -> OperationView:
@@ -96,14 +105,13 @@ class ReportService:
         return max(self.settings.tolerance_quantity, math.ceil(planned * self.settings.tolerance_percent / 100))
 
     def check_reporter(self, user: User, view: OperationView) -> None:
-        if view.work_order_status == "draft":
-            raise ReportRefused("not_released", code=view.work_order_code)
-        if view.work_order_status != "released":
-            raise ReportRefused("closed", code=view.work_order_code)
-        if "admin" in user.roles:
-            return
-        if not set(user.roles) & set(self.settings.reporting_roles):
+        refusal = order_refusal(view.work_order_status)
+        if refusal is not None:
+            raise ReportRefused(refusal, code=view.work_order_code)
+        if not may(user, self.settings.reporting_roles):
             raise ReportRefused("not_reporter")
+        if holds(user, ADMIN):
+            return
         if view.line_id is not None and user.line_id != view.line_id:
             raise ReportRefused("wrong_line", code=view.work_order_code, line=view.line_code)
 
@@ -122,10 +130,8 @@ class ReportService:
 
     async def approvers_for(self, line_id: int | None) -> list[str]:
         """WeCom ids of the line's team leads (admins when the line has none)."""
-        users = (await self.session.scalars(select(User).where(User.active.is_(True)))).all()
-        leads = [u.wecom_userid for u in users
-                 if self.settings.approver_role in u.roles and (line_id is None or u.line_id == line_id)]
-        return leads or [u.wecom_userid for u in users if "admin" in u.roles]
+        leads = await userids_with_roles(self.session, [self.settings.approver_role], line_id=line_id)
+        return leads or await userids_with_roles(self.session, [ADMIN])
 
     # ---- reporting
     async def report(self, user: User, operation_id: int, good: int, scrap: int, reason_code: str | None,
@@ -138,19 +144,19 @@ class ReportService:
         await lock_row(self.session, Operation.id, operation_id)  # two reports cannot both pass the tolerance
         view = await self.view_by_id(operation_id)
         self.check_reporter(user, view)
-        remaining = view.planned - view.good - view.pending_good
         allowance = self.allowance(view.planned)
         approvers: list[str] = []
         status = ReportStatus.CONFIRMED
         if view.good + view.pending_good + good > view.planned + allowance:
-            details = {"remaining": max(remaining, 0), "allowance": allowance, "good": good}
+            # remaining never counts what waits for approval: every message names the two apart
+            details = {"remaining": view.remaining, "pending": view.pending_good, "allowance": allowance, "good": good}
             if self.settings.over_report == "refuse":
                 raise ReportRefused("over_report", **details)
             approvers = await self.approvers_for(view.line_id)
             if not approvers:
                 raise ReportRefused("no_approver", **details)
             status = ReportStatus.PENDING
-        shift = shift_at(self.settings.shifts, self.now, self.tz)
+        shift = self.calendar.shift_at(self.now)
         report = WorkReport(
             operation_id=operation_id, work_order_id=view.work_order_id, machine_id=view.machine_id,
             line_id=view.line_id,
@@ -193,13 +199,29 @@ class ReportService:
                      view: OperationView | None = None) -> ReportResult:
         view = view or await self.view_by_id(report.operation_id)
         reporter = reporter or await self.session.get(User, report.user_id)
-        shift_name = next((s.name for s in self.settings.shifts if s.code == report.shift_code), report.shift_code)
+        shift_name = self.calendar.shift_name(report.shift_code)
         return ReportResult(
             report.id, report.status, report.good, report.scrap, report.reason_code,
             self.settings.reason_name(report.reason_code) if report.reason_code else "", report.shift_code,
             shift_name, report.shift_day, report.source, report.created_at, self.undo_until(report),
             view, reporter.wecom_userid if reporter else "", duplicate, change_id,
             approvers or [])
+
+    async def _undo_approved(self, user: User, report: WorkReport, approved: ReportChange) -> ReportResult:
+        approver = await self.session.get(User, approved.decided_by) if approved.decided_by else None
+        if self.settings.undo_after_approval == "refuse":
+            raise ReportRefused("undo_approved", id=report.id, by=approver.name if approver else "",
+                                tell=[approver.wecom_userid] if approver else [])
+        approvers = await self.approvers_for(report.line_id)
+        if not approvers:
+            raise ReportRefused("undo_approved", id=report.id, by=approver.name if approver else "", tell=[])
+        change = ReportChange(
+            report_id=report.id, kind=ChangeKind.UNDO, status=ChangeStatus.PENDING, requested_by=user.id,
+            requested_at=self.now, old_good=report.good, old_scrap=report.scrap, old_reason=report.reason_code,
+            new_good=0, new_scrap=0)
+        self.session.add(change)
+        await self.session.flush()
+        return await self.result(report, change_id=change.id, approvers=approvers)
 
     def undo_until(self, report: WorkReport) -> datetime:
         return report.created_at + timedelta(minutes=self.settings.undo_minutes)
@@ -213,7 +235,10 @@ class ReportService:
         return report
 
     async def undo(self, user: User, report_id: int) -> ReportResult:
-        """Takes back one's own report inside the undo window; after it, only a correction can change it."""
+        """Takes back one's own report inside the undo window; after it, only a correction can change it.
+
+        A report a team lead approved is not taken back behind their back: per `undo_after_approval` the undo
+        waits for an approver again (the result carries the pending change) or is refused."""
         report = await self.own_report(user, report_id)
         if report.status == ReportStatus.UNDONE:
             raise ReportRefused("already_undone")
@@ -223,6 +248,13 @@ class ReportService:
             raise ReportRefused("undo_expired", minutes=self.settings.undo_minutes, id=report.id)
         pending = (await self.session.scalars(select(ReportChange).where(
             ReportChange.report_id == report.id, ReportChange.status == ChangeStatus.PENDING))).all()
+        if any(change.kind == ChangeKind.UNDO for change in pending):
+            raise ReportRefused("undo_pending", id=report.id)
+        approved = await self.session.scalar(select(ReportChange).where(
+            ReportChange.report_id == report.id, ReportChange.status == ChangeStatus.APPROVED,
+            ReportChange.kind.in_((ChangeKind.OVER_REPORT, ChangeKind.CORRECTION))).limit(1))
+        if approved is not None:
+            return await self._undo_approved(user, report, approved)
         for change in pending:
             change.status, change.decided_by, change.decided_at = ChangeStatus.REJECTED, user.id, self.now
         self.session.add(ReportChange(

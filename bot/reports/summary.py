@@ -7,10 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import outbox
-from bot.models import Line, OutboxMessage, User
+from bot.models import Line
+from bot.people import userids_with_roles
 from bot.reports.queries import shift_summary
 from bot.reports.settings import ReportsSettings
-from bot.reports.shifts import ended_between
 from bot.settings import Settings
 from bot.templates import Templates
 
@@ -23,24 +23,24 @@ async def queue_shift_summaries(session: AsyncSession, settings: Settings, templ
                                 now: datetime) -> int:
     """Queues the summary of every shift that ended within the lookback; returns how many were queued."""
     reports: ReportsSettings = settings.feature("reports")
-    slots = ended_between(reports.shifts, now - timedelta(minutes=reports.summary_lookback_minutes), now,
-                          settings.tz)
+    calendar = settings.calendar
+    slots = calendar.ended_between(now - timedelta(minutes=reports.summary_lookback_minutes), now)
     if not slots:
         return 0
-    users = (await session.scalars(select(User).where(User.active.is_(True)))).all()
     queued = 0
     for line in (await session.scalars(select(Line).order_by(Line.code))).all():
-        leads = [u.wecom_userid for u in users if reports.approver_role in u.roles and u.line_id == line.id]
+        leads = await userids_with_roles(session, [reports.approver_role], line_id=line.id)
         if not leads:
             continue
         for slot in slots:
             key = summary_key(line.code, slot.day, slot.code)
-            if await session.scalar(select(OutboxMessage.id).where(OutboxMessage.idempotency_key == key)):
+            if await outbox.is_queued(session, key):
                 continue
-            summary = await shift_summary(session, reports, line, slot)
+            summary = await shift_summary(session, reports, calendar, line, slot)
             if not summary.rows and not summary.pending and not reports.summary_when_empty:
                 continue
             text = templates.render("reports/summary.txt.j2", s=summary)
-            outbox.enqueue(session, "text", {"content": text}, to=leads, idempotency_key=key, now=now)
-            queued += 1
+            if await outbox.enqueue_once(session, key, "text", {"content": text}, to=leads,
+                                         priority=outbox.Priority.ROUTINE, now=now) is not None:
+                queued += 1
     return queued

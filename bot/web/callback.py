@@ -9,11 +9,13 @@ from aiohttp import web
 
 from bot.errors import report_error
 from bot.inbound import InboundProcessor, process_with_deadline
+from bot.parsing import NumberRefused, parse_int
 from bot.settings import WeComSettings
 from integrations.wecom.crypto import CallbackCrypto, CallbackError
 from integrations.wecom.messages import parse_inbound, text_reply
 
 log = logging.getLogger(__name__)
+MAX_TIMESTAMP = 9_999_999_999  # Unix seconds, ten digits: anything longer is no time WeCom sends
 
 
 class CallbackView:
@@ -31,11 +33,11 @@ class CallbackView:
 
     def _fresh(self, timestamp: str) -> bool:
         """A stale timestamp is a replay; WeCom's own retries come within seconds of the first try."""
-        try:
-            age = abs(time.time() - int(timestamp))
-        except ValueError:
+        try:  # unauthenticated input: 400 digits made `time.time() - int(...)` raise OverflowError
+            sent_at = parse_int(timestamp, low=0, high=MAX_TIMESTAMP, what="timestamp")
+        except NumberRefused:
             return False
-        return age <= self.settings.callback_max_age_s
+        return abs(time.time() - sent_at) <= self.settings.callback_max_age_s
 
     async def verify(self, request: web.Request) -> web.Response:
         q = request.query

@@ -35,6 +35,10 @@ MAX_IDS_PER_SEND = {"touser": 1000, "toparty": 100, "totag": 100}
 _OAUTH_STATE = re.compile(r"[A-Za-z0-9]{0,128}")
 
 
+class MediaTooLarge(ValueError):
+    """media/get would return more than the caller accepts; the download stopped there."""
+
+
 @dataclass(frozen=True)
 class SendResult:
     """What WeCom accepted; the invalid_* lists name recipients who received nothing."""
@@ -81,6 +85,12 @@ def _send_result(body: Body) -> SendResult:
     )
 
 
+def _maybe_delivered(exc: TransientWeComError) -> TransientWeComError:
+    """Marks a failure after the request went out: WeCom may have acted on it though we got no answer."""
+    exc.maybe_delivered = True
+    return exc
+
+
 def _credential(body: Body, field: str, api: str) -> tuple[str, float]:
     """The named credential (token, ticket, media_id) and its lifetime, or a retryable error if absent."""
     if not body.get(field):
@@ -120,6 +130,11 @@ class WeComClient:
         """The corp jsapi_ticket for JS-SDK signatures, cached like the token (WeCom caps it per hour)."""
         return await self._ticket.get()
 
+    def cached_jsapi_ticket(self) -> str | None:
+        """The jsapi_ticket if this process holds a fresh one, without I/O: an H5 page inside a database
+        transaction must not wait for the shared token store (on SQLite that is the same connection)."""
+        return self._ticket.peek()
+
     async def _fetch_token(self) -> tuple[str, float]:
         params = {"corpid": self._corp_id, "corpsecret": self._secret}
         log.info("wecom: fetching an access token for corp %s agent %s", self._corp_id, self._agent_id)
@@ -134,8 +149,12 @@ class WeComClient:
         self, msgtype: str, payload: dict[str, Any], *, touser: list[str] | None = None,
         toparty: list[str] | None = None, totag: list[str] | None = None,
         enable_duplicate_check: bool = False, duplicate_check_interval: int = 1800,
+        count_members: bool = True,
     ) -> SendResult:
-        """Send an app message; invalid recipients come back in the result, not as an error."""
+        """Send an app message; invalid recipients come back in the result, not as an error.
+
+        count_members=False skips the in-process per-member windows, for a caller that enforces WeCom's
+        per-member limit itself (the outbox does, in the database, for every replica at once)."""
         recipients = {"touser": touser, "toparty": toparty, "totag": totag}
         if not any(recipients.values()):
             raise ValueError("send_message needs touser, toparty or totag")
@@ -150,9 +169,10 @@ class WeComClient:
         if enable_duplicate_check:
             body["enable_duplicate_check"] = 1
             body["duplicate_check_interval"] = duplicate_check_interval
-        await self._acquire([*(touser or []), *(f"party:{p}" for p in toparty or []),
-                             *(f"tag:{t}" for t in totag or [])])
-        return _send_result(await self._call("message/send", "POST", "/cgi-bin/message/send", json_body=body))
+        members = [*(touser or []), *(f"party:{p}" for p in toparty or []), *(f"tag:{t}" for t in totag or [])]
+        await self._acquire(members if count_members else [])
+        return _send_result(await self._call("message/send", "POST", "/cgi-bin/message/send", json_body=body,
+                                             idempotent=enable_duplicate_check))
 
     async def send_text(self, content: str, **options: Unpack[SendOptions]) -> SendResult:
         """Plain text, at most 2048 bytes."""
@@ -161,21 +181,6 @@ class WeComClient:
     async def send_markdown(self, content: str, **options: Unpack[SendOptions]) -> SendResult:
         """WeCom's markdown subset, at most 2048 bytes."""
         return await self.send_message("markdown", {"content": content}, **options)
-
-    async def send_textcard(self, title: str, description: str, url: str, *, btntxt: str | None = None,
-                            **options: Unpack[SendOptions]) -> SendResult:
-        """A card that opens `url`; WeCom supplies the default button text when btntxt is None."""
-        card = {"title": title, "description": description, "url": url}
-        card |= {"btntxt": btntxt} if btntxt else {}
-        return await self.send_message("textcard", card, **options)
-
-    async def send_news(self, articles: list[dict[str, str]], **options: Unpack[SendOptions]) -> SendResult:
-        """Articles with title, description, url, picurl."""
-        return await self.send_message("news", {"articles": articles}, **options)
-
-    async def send_image(self, media_id: str, **options: Unpack[SendOptions]) -> SendResult:
-        """An image uploaded with upload_media("image", ...)."""
-        return await self.send_message("image", {"media_id": media_id}, **options)
 
     async def send_file(self, media_id: str, **options: Unpack[SendOptions]) -> SendResult:
         """A file uploaded with upload_media("file", ...)."""
@@ -205,14 +210,14 @@ class WeComClient:
         """Post to a group chat created by this app."""
         await self._acquire([])
         await self._call("appchat/send", "POST", "/cgi-bin/appchat/send",
-                         json_body={"chatid": chatid, "msgtype": msgtype, msgtype: payload})
+                         json_body={"chatid": chatid, "msgtype": msgtype, msgtype: payload}, idempotent=False)
 
     async def webhook_send(self, key: str, msgtype: str, payload: dict[str, Any]) -> None:
         """Post through a group robot; its key is its only credential, so it is never logged."""
         if not key:
             raise ValueError("webhook key is empty")
         await self._call("webhook/send", "POST", "/cgi-bin/webhook/send", params={"key": key},
-                         json_body={"msgtype": msgtype, msgtype: payload}, authed=False)
+                         json_body={"msgtype": msgtype, msgtype: payload}, authed=False, idempotent=False)
 
     async def upload_media(self, kind: str, filename: str, data: bytes,
                            content_type: str = "application/octet-stream") -> str:
@@ -229,6 +234,57 @@ class WeComClient:
         body = await self._call("media/upload", "POST", "/cgi-bin/media/upload", params={"type": kind},
                                 form=form)
         return _credential(body, "media_id", "media/upload")[0]
+
+    async def download_media(self, media_id: str, *, max_bytes: int | None = None) -> tuple[bytes, str]:
+        """A member's media (a photo they sent) as (bytes, content type); WeCom forgets it after three days.
+
+        media/get answers errors as JSON and media as the file itself. A file over `max_bytes` raises
+        MediaTooLarge without being read to the end, so a huge upload never sits in memory."""
+        if not media_id:
+            raise ValueError("media_id is empty")
+        refreshed = False
+
+        async def attempt() -> tuple[bytes, str]:
+            nonlocal refreshed
+            token = await self._token.get()
+            try:
+                return await self._fetch_media(token, media_id, max_bytes)
+            except TokenInvalidError as exc:
+                if refreshed:
+                    raise
+                log.info("wecom media/get: access token rejected (errcode %s), refreshing once", exc.errcode)
+                refreshed = True
+                return await self._fetch_media(await self._token.replace_rejected(token), media_id, max_bytes)
+
+        return await self._retrying("media/get", attempt)
+
+    async def _fetch_media(self, token: str, media_id: str, max_bytes: int | None) -> tuple[bytes, str]:
+        api = "media/get"
+        try:
+            async with self._session.get(f"{self._api_base}/cgi-bin/media/get", timeout=self._timeout,
+                                         params={"access_token": token, "media_id": media_id}) as response:
+                content_type = response.headers.get("Content-Type", "application/octet-stream").split(";")[0]
+                if response.status != 200 or content_type in ("application/json", "text/plain"):
+                    answer_body(api, response.status, await response.read())  # raises the error it names
+                    raise transport_error(api, "JSON answer without an errcode", http_status=response.status)
+                data = bytearray()
+                async for chunk in response.content.iter_chunked(64 * 1024):
+                    data += chunk
+                    if max_bytes is not None and len(data) > max_bytes:
+                        raise MediaTooLarge(f"media {media_id[:12]}… is larger than {max_bytes} bytes")
+        except TimeoutError:
+            raise transport_error(api, f"no answer within {self._timeout.total}s") from None
+        except aiohttp.ClientError as exc:
+            raise transport_error(api, f"{type(exc).__name__}: {exc}") from None
+        return bytes(data), content_type.strip().lower()
+
+    async def create_menu(self, menu: dict[str, Any]) -> None:
+        """Installs the app's custom menu (menu/create); members see it the next time they open the app."""
+        await self._call("menu/create", "POST", "/cgi-bin/menu/create", params={"agentid": str(self._agent_id)},
+                         json_body=menu)
+
+    async def get_menu(self) -> dict[str, Any]:
+        return await self._call("menu/get", "GET", "/cgi-bin/menu/get", params={"agentid": str(self._agent_id)})
 
     def oauth_authorize_url(self, redirect_uri: str, state: str) -> str:
         """Where to send the browser so WeCom returns to redirect_uri with ?code=…&state=state."""
@@ -253,8 +309,11 @@ class WeComClient:
 
     async def _call(self, api: str, method: str, path: str, *, params: dict[str, str] | None = None,
                     json_body: Body | None = None, form: FormFactory | None = None,
-                    authed: bool = True) -> Body:
-        """One API call: transient failures retried with backoff, a rejected token replaced once."""
+                    authed: bool = True, idempotent: bool = True) -> Body:
+        """One API call: transient failures retried with backoff, a rejected token replaced once.
+
+        A call that is not idempotent is not retried after an answer was lost (it may have taken effect):
+        the caller decides, with its own once-only record."""
         refreshed = False
 
         def send(token: str | None) -> Awaitable[Body]:
@@ -276,15 +335,15 @@ class WeComClient:
                 refreshed = True
                 return await send(token)
 
-        return await self._retrying(api, attempt)
+        return await self._retrying(api, attempt, idempotent=idempotent)
 
-    async def _retrying(self, api: str, operation: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, api: str, operation: Callable[[], Awaitable[T]], *, idempotent: bool = True) -> T:
         """Run operation, retrying TransientWeComError with capped exponential backoff and jitter."""
         for attempt in range(1, self._max_attempts + 1):
             try:
                 return await operation()
             except TransientWeComError as exc:
-                if attempt == self._max_attempts:
+                if attempt == self._max_attempts or (exc.maybe_delivered and not idempotent):
                     log.warning("wecom %s: giving up after %d attempts: errcode %s %s",
                                 api, attempt, exc.errcode, exc.errmsg)
                     raise
@@ -305,7 +364,9 @@ class WeComClient:
             ) as response:
                 status, raw = response.status, await response.read()
         except TimeoutError:
-            raise transport_error(api, f"no answer within {self._timeout.total}s") from None
-        except aiohttp.ClientError as exc:
+            raise _maybe_delivered(transport_error(api, f"no answer within {self._timeout.total}s")) from None
+        except aiohttp.ClientConnectorError as exc:  # never connected: the request cannot have arrived
             raise transport_error(api, f"{type(exc).__name__}: {exc}") from None
+        except aiohttp.ClientError as exc:
+            raise _maybe_delivered(transport_error(api, f"{type(exc).__name__}: {exc}")) from None
         return answer_body(api, status, raw)

@@ -20,6 +20,9 @@ def redact(text: str) -> str:
 class WeComError(Exception):
     """A WeCom call failed; `errcode` is WeCom's own code (or -1 for transport failures)."""
 
+    # True when the request went out but its answer was lost (timeout, dropped connection): it may have acted.
+    maybe_delivered: bool = False
+
     def __init__(self, errcode: int, errmsg: str, api: str, *, http_status: int | None = None) -> None:
         self.errcode = errcode
         self.errmsg = redact(errmsg)

@@ -38,6 +38,8 @@ class Inbound:
     card_type: str | None = None
     response_code: str | None = None
     selected: dict[str, list[str]] = field(default_factory=dict)
+    media_id: str | None = None  # image (and voice/video/file) messages: fetch with media/get within 3 days
+    pic_url: str | None = None
     raw: dict = field(default_factory=dict)
 
     @property
@@ -45,7 +47,9 @@ class Inbound:
         """Stable across WeCom's retries, so a retried callback is handled once."""
         if self.msg_type != "event" and self.msg_id:
             return f"msg:{self.msg_id}"
-        discriminator = self.event_key or self.task_id or ""
+        discriminator = self.event_key or ""
+        if self.task_id:  # the same button key on two cards (an issue's old and new card) are two taps
+            discriminator += "@" + self.task_id
         if self.scan_result:  # two different scans in one second are two events; a retry repeats the text
             discriminator += ":" + hashlib.sha1(self.scan_result.encode()).hexdigest()[:12]
         key = f"evt:{self.user_id}:{self.create_time}:{self.event or self.msg_type}:{discriminator}"
@@ -147,6 +151,9 @@ def _from_raw(raw: dict) -> Inbound:
     }
     if msg_type == "text":
         fields["content"] = _text(message.content) or ""
+    elif msg_type in ("image", "voice", "video", "file"):
+        fields["media_id"] = _text(raw.get("MediaId")) or None
+        fields["pic_url"] = _text(raw.get("PicUrl")) or None
     elif msg_type == "event":
         fields.update(_event_fields(raw, message))
     return Inbound(**fields)
@@ -219,6 +226,15 @@ def inbound_text_xml(
     """What WeCom sends when a member types text into the app."""
     body = f"<Content>{cdata(content)}</Content><MsgId>{cdata(msg_id)}</MsgId>"
     return _inbound(corp_id, user_id, agent_id, create_time, "text", body)
+
+
+def inbound_image_xml(
+    corp_id: str, user_id: str, agent_id: int, media_id: str, pic_url: str, msg_id: str, create_time: int
+) -> str:
+    """What WeCom sends when a member sends a photo into the app (the bytes are fetched with media/get)."""
+    body = (f"<PicUrl>{cdata(pic_url)}</PicUrl><MediaId>{cdata(media_id)}</MediaId>"
+            f"<MsgId>{cdata(msg_id)}</MsgId>")
+    return _inbound(corp_id, user_id, agent_id, create_time, "image", body)
 
 
 def inbound_event_xml(

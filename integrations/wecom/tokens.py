@@ -86,6 +86,10 @@ class TokenKeeper:
         held = self._current.value if self._current is not None else None
         return await self._refresh(stale=held, force=force_refresh)
 
+    def peek(self) -> str | None:
+        """The credential held in memory if still fresh, without any I/O (for callers inside a transaction)."""
+        return self._current.value if self._fresh(self._current) else None
+
     async def replace_rejected(self, rejected: str) -> str:
         """WeCom refused `rejected`: return a different credential, fetching one only if no peer has."""
         return await self._refresh(stale=rejected, force=True)

@@ -39,7 +39,7 @@ async def test_upgrade_matches_the_models(engine: AsyncEngine, db_url: str) -> N
 def test_db_upgrade_command(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
     config.write_text(f'[database]\nurl = "sqlite+aiosqlite:///{tmp_path / "x.db"}"\n', encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "db", "upgrade"],
+    result = subprocess.run([sys.executable, "-m", "opsbot.cli", "--config", str(config), "db", "upgrade"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "database at head" in result.stdout

@@ -37,7 +37,7 @@ FILES = {
 def opsbot(cwd: Path, db_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
     env["OPSBOT_DATABASE_URL"] = db_url  # only the database: no WeCom secret needed
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=env, capture_output=True,
+    return subprocess.run([sys.executable, "-m", "opsbot.cli", *args], cwd=cwd, env=env, capture_output=True,
                           text=True, timeout=120)
 
 

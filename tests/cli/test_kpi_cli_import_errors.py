@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 def opsbot(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPSBOT_")}
-    return subprocess.run([sys.executable, "-m", "bot.cli", "--config", "only-db.toml", *args], cwd=cwd, env=env,
+    return subprocess.run([sys.executable, "-m", "opsbot.cli", "--config", "only-db.toml", *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=120)
 
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.db import utcnow
-from bot.demo.seed import seed_if_empty
 from bot.models import User
+from opsbot.demo.seed import seed_if_empty
 from tests.conftest import DEMO_AES_KEY, make_settings
 
 
@@ -34,11 +34,11 @@ class DemoStack:
 @pytest.fixture
 async def demo_stack(engine: Any, db_url: str,
                      session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[DemoStack]:
-    from bot.app import SERVICES
-    from bot.cli.serve import start_site
-    from bot.demo.runner import demo_app
     from integrations.wecom.sandbox import Sandbox, SandboxConfig
     from integrations.wecom.sandbox.phone import mount_phone
+    from opsbot.app import SERVICES
+    from opsbot.cli.serve import start_site
+    from opsbot.demo.runner import demo_app, install_menu
 
     await seed_if_empty(session_factory, utcnow(), ZoneInfo("Asia/Shanghai"))
     async with session_factory() as session:
@@ -53,6 +53,7 @@ async def demo_stack(engine: Any, db_url: str,
     app = demo_app(settings)
     runner = await start_site(app, "127.0.0.1", port, "bot")
     sandbox.config.callback_url = f"{bot_url}/wecom/callback"
+    await install_menu(app[SERVICES], settings)  # as `opsbot demo` does
     try:
         yield DemoStack(sandbox, bot_url, f"{sandbox_url}/phone", app[SERVICES])
     finally:

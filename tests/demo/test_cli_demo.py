@@ -25,7 +25,7 @@ name = "示范工厂"
 host = "127.0.0.1"
 port = {bot}
 public_url = "http://127.0.0.1:{bot}"
-session_secret = "test-demo-session-secret"
+session_secret = "demo-session-secret-not-for-production"  # the demo's own values: accepted by `opsbot demo`
 [wecom]
 corp_id = "wwsandbox0000000001"
 agent_id = 1000002
@@ -35,7 +35,7 @@ encoding_aes_key = "b3BzYm90LWRlbW8tYWVzLWtleS0zMi1ieXRlcy1vayE"
 [database]
 url = "sqlite+aiosqlite:///{db}"
 [qr]
-secret = "test-demo-qr-secret-0123"
+secret = "demo-qr-secret-not-for-production"
 [sandbox]
 host = "127.0.0.1"
 port = {sandbox}
@@ -50,7 +50,7 @@ class Demo:
     def __init__(self, config: Path) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "bot.cli", "--config", str(config), "demo"], stdout=subprocess.PIPE,
+            [sys.executable, "-m", "opsbot.cli", "--config", str(config), "demo"], stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, env=env, cwd=Path(__file__).resolve().parents[2])
         self.lines: list[str] = []
         self.ready = threading.Event()
@@ -134,7 +134,7 @@ def test_busy_port_is_one_clear_line(config: Path, ports: dict[str, int], part: 
     with socket.socket() as blocker:
         blocker.bind(("127.0.0.1", ports[part]))
         blocker.listen()
-        result = subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), "demo"],
+        result = subprocess.run([sys.executable, "-m", "opsbot.cli", "--config", str(config), "demo"],
                                 capture_output=True, text=True, timeout=60,
                                 cwd=Path(__file__).resolve().parents[2])
     assert result.returncode != 0

@@ -30,7 +30,7 @@ async def test_labels_feed_lists_signed_operation_and_machine_labels(demo_stack:
 async def test_label_sheet_prints_every_label(demo_stack: DemoStack) -> None:
     status, html, _ = await get(f"{demo_stack.bot_url}/labels")
     assert status == 200
-    assert html.count('class="qr"') == 31
+    assert html.count('class="qr"') == 31 + 3  # operations and machines, then the 5S patrol's checkpoints
     assert "示范工厂 · 工序与设备二维码标签" in html
     assert "设备 L2-M3 总成终检台" in html
 
@@ -55,7 +55,7 @@ async def test_docs_render_and_refuse_other_paths(demo_stack: DemoStack) -> None
 
 
 async def test_landing_page_links_the_phone_simulator(demo_stack: DemoStack) -> None:
-    demo_stack.services.extras["sandbox_url"] = demo_stack.phone_url.removesuffix("/phone")
+    demo_stack.services.sandbox_url = demo_stack.phone_url.removesuffix("/phone")
     status, html, _ = await get(f"{demo_stack.bot_url}/")
     assert status == 200
     assert f'href="{demo_stack.phone_url}"' in html

@@ -10,8 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from bot.db import utcnow
-from bot.demo.seed import seed_if_empty
 from bot.models import Machine, Role, User, WorkOrder
+from opsbot.demo.seed import seed_if_empty
 
 pytestmark = pytest.mark.db
 TZ = ZoneInfo("Asia/Shanghai")

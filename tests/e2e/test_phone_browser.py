@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DemoStack, require_chromium
+from tests.e2e.conftest import DemoStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.db, pytest.mark.slow]
 DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
@@ -19,26 +18,6 @@ TIMEOUT_MS = 10_000
 def shots(tmp_path: Path) -> Path:
     """Screenshots go to docs/img only when asked (OPSBOT_SCREENSHOTS=1), so a test run leaves the tree alone."""
     return DOCS_IMG if os.environ.get("OPSBOT_SCREENSHOTS") else tmp_path
-
-
-@pytest.fixture
-async def page(demo_stack: DemoStack) -> AsyncIterator[Any]:
-    require_chromium()
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        context = await browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2,
-                                            locale="zh-CN", is_mobile=True, has_touch=True)
-        context.set_default_timeout(TIMEOUT_MS)
-        tab = await context.new_page()
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
-        try:
-            yield tab
-        finally:
-            await browser.close()
-        assert not errors, f"JavaScript errors on the phone page: {errors}"
 
 
 async def shot(page: Any, folder: Path, name: str) -> None:
@@ -200,3 +179,27 @@ async def test_scan_an_uploaded_label_image(page: Any, demo_stack: DemoStack, tm
     reply = await demo_stack.sandbox.wait_for_message(
         lambda m: m.api == "passive_reply" and "zhangwei" in m.touser and "WO-1001" in str(m.payload), timeout=5)
     assert "WO-1001" in str(reply.payload)
+
+
+async def test_the_app_menu_reaches_commands_and_the_scanner(page: Any, demo_stack: DemoStack, shots: Path) -> None:
+    """The menu `opsbot demo` installs: 更多 → 帮助 answers like typing 帮助; 扫码报工 opens the scanner."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{demo_stack.phone_url}?user=zhangwei")
+    await expect(page.locator("body[data-live='1']")).to_have_count(1)
+    menu = page.get_by_test_id("menu-button")
+    await expect(menu).to_have_text(["扫码报工", "我的", "更多"])
+    await menu.filter(has_text="更多").click()
+    await shot(page, shots, "phone-menu")
+    await page.get_by_test_id("menu-sub").filter(has_text="帮助").click()
+    answer = page.get_by_test_id("bot-text").filter(has_text="您可以使用：")
+    await expect(answer).to_contain_text("张伟（操作工）")
+    await expect(page.get_by_test_id("menu-sub").first).to_be_hidden()
+
+    await menu.filter(has_text="扫码报工").click()
+    labels = page.get_by_test_id("label-item")
+    await expect(labels.first).to_contain_text("WO-1001")
+    before = await page.locator(".row.bot").count()
+    await labels.first.click()
+    await expect(page.locator(".row.bot")).to_have_count(before + 1)
+    await expect(page.locator(".row.bot").last).to_contain_text("WO-1001")

@@ -1,14 +1,18 @@
 """Kill test: a burst of chat reports while the bot process is SIGKILLed and restarted. Every report a user
-saw confirmed is stored exactly once, and WeCom's retries of the same callback never add a second one."""
+saw confirmed is stored exactly once, WeCom's retries of the same callback never add a second one, and no
+message (the confirmation cards in flight when the kill came included) is delivered twice."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
+import secrets
 import signal
 import socket
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import aiohttp
@@ -16,16 +20,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.models import Line, Operation, Plant, User, WorkOrder
+from bot.models import Line, Operation, OutboxMessage, Plant, User, WorkOrder
 from bot.models.reports import WorkReport
 from bot.qr import QrPayload, QrSigner
 from integrations.wecom import messages
 from integrations.wecom.sandbox import Sandbox, SandboxConfig
-from tests.conftest import DEMO_AES_KEY
+from tests.conftest import DEMO_AES_KEY, eventually
 
 pytestmark = [pytest.mark.slow, pytest.mark.db]
 USERS, ROUNDS, KILL_AFTER = 30, 6, 40
-QR_SECRET = "kill-test-qr-secret-0123456789"
+QR_SECRET = secrets.token_urlsafe(32)  # `opsbot serve` refuses short or published secrets
+SESSION_SECRET = secrets.token_urlsafe(32)
 OPSBOT = Path(sys.executable).with_name("opsbot")
 
 
@@ -101,7 +106,7 @@ async def test_sigkill_mid_burst_loses_and_duplicates_nothing(tmp_path: Path, db
 host = "127.0.0.1"
 port = {port}
 public_url = "http://127.0.0.1:{port}"
-session_secret = "kill-test-session"
+session_secret = "{SESSION_SECRET}"
 [wecom]
 corp_id = "{sandbox.config.corp_id}"
 agent_id = {sandbox.config.agent_id}
@@ -116,6 +121,8 @@ url = "{db_url}"
 secret = "{QR_SECRET}"
 [reports]
 confirm_card = true
+[outbox]
+lease_s = 3.0
 """, encoding="utf-8")
     bot = Bot(config, port, tmp_path / "bot.log")
     url = QrSigner(QR_SECRET, f"http://127.0.0.1:{port}").url(QrPayload("op", ("WO-K", "10")))
@@ -159,6 +166,7 @@ confirm_card = true
         await bot.start()
         up.set()
         await asyncio.wait_for(asyncio.gather(chaos(), *(user(n) for n in range(USERS))), timeout=120)
+        await eventually(lambda: outbox_drained(session_factory), timeout=30)  # leases left by the kill expire
     finally:
         await bot.stop()
         await sandbox.stop()
@@ -170,3 +178,13 @@ confirm_card = true
     assert {good: by_good.get(good) for good in confirmed} == confirmed  # every confirmation is stored
     assert len(confirmed) == USERS * ROUNDS  # every user got through in the end (retries after the restart)
     assert killed.is_set() and refused[0] > 0
+    delivered = Counter((m.api, "|".join(m.touser), m.msgtype, json.dumps(m.payload, sort_keys=True))
+                        for m in sandbox.messages if m.api != "passive_reply")
+    assert [key for key, times in delivered.items() if times > 1] == [], "a message was delivered twice"
+    assert sum(1 for m in sandbox.messages if m.msgtype == "template_card") == len(confirmed)
+
+
+async def outbox_drained(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    async with sessions() as s:
+        return not (await s.scalars(select(OutboxMessage.id).where(
+            OutboxMessage.status.in_(["pending", "sending"])).limit(1))).first()

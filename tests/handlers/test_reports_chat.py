@@ -1,4 +1,5 @@
-"""扫码报工 in chat, end to end: the sandbox sends real encrypted callbacks, the bot answers and sends cards."""
+"""扫码报工 in chat, end to end: the sandbox sends real encrypted callbacks, the bot answers and sends cards;
+after each approval, correction or undo every card of the report (as each recipient's phone shows it) follows."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -8,6 +9,7 @@ import pytest
 
 from bot.qr import QrPayload
 from tests.conftest import Stack
+from tests.handlers.cards_support import buttons, delivered, raw_tap, rows, shown
 
 from .reports_support import op_url, report_count, reports, seed_stack
 
@@ -126,8 +128,16 @@ async def test_undo_inside_the_window_then_not_after(stack: Stack, clock: Movabl
     await stack.sandbox.scan("op1", op_url(stack))
     await stack.sandbox.send_text("op1", "10")
     card = await wait_card(stack, "op1", "报工已记录")
+    await delivered(stack)
     tapped = await stack.sandbox.tap_card_button("op1", card["task_id"], card["button_list"][0]["key"])
-    assert tapped.reply["MsgType"] == "update_button" and tapped.reply["Button"]["ReplaceName"] == "已撤销"
+    assert tapped.reply is None  # the card is replaced as a whole instead of a greyed button
+    answer = await stack.sandbox.wait_for_message(lambda m: "op1" in m.touser and "已撤销报工" in
+                                                  str(m.payload.get("content", "")))
+    assert "现在剩余 100件" in answer.payload["content"]  # undo answers with the new remaining
+    await delivered(stack)
+    undone = shown(stack, "op1", card["task_id"])
+    assert undone["main_title"]["title"] == "报工已撤销" and "张三" in rows(undone)["更新"]
+    assert buttons(undone) == [("刷新", "rep:view:1")]
     assert [r.status for r in await reports(stack)] == ["undone"]
 
     # a second scan within the same second would be a WeCom retry (same user, CreateTime, event key)
@@ -135,43 +145,115 @@ async def test_undo_inside_the_window_then_not_after(stack: Stack, clock: Movabl
     await stack.sandbox.send_text("op1", "20")
     second = await stack.sandbox.wait_for_message(
         lambda m: "op1" in m.touser and m.msgtype == "template_card" and m.payload["task_id"] != card["task_id"])
+    await delivered(stack)
     clock.offset = timedelta(minutes=11)
     late = await stack.sandbox.tap_card_button("op1", second.payload["task_id"], "rep:undo:2")
-    assert late.reply["Button"]["ReplaceName"] == "已过撤销时限"
+    assert late.reply is None
     hint = await stack.sandbox.wait_for_message(lambda m: "op1" in m.touser and "更正 2" in
                                                 str(m.payload.get("content", "")))
     assert "班组长" in hint.payload["content"]
+    await delivered(stack)
+    assert [m for m in stack.sandbox.messages if m.api == "update_template_card"
+            and m.request["template_card"]["task_id"] == second.payload["task_id"]] == []  # nothing changed
     assert [r.status for r in await reports(stack)] == ["undone", "confirmed"]
 
 
-async def test_over_report_goes_to_the_team_lead_card_and_approval_counts(stack: Stack) -> None:
+async def test_over_report_goes_to_the_team_lead_card_and_every_card_follows_the_decision(stack: Stack) -> None:
     await seed_stack(stack)
+    await stack.add_user("lead3", "周班长", ["team_lead"], line_id=(await reports_line(stack)))
     await stack.sandbox.scan("op1", op_url(stack))
-    asked = await stack.sandbox.send_text("op1", "130")
-    assert "审批" in asked.reply["Content"]
+    await stack.sandbox.send_text("op1", "48")
+    await stack.sandbox.scan("op1", op_url(stack), key="scan_again")
+    asked = await stack.sandbox.send_text("op1", "60")
+    assert "审批" in asked.reply["Content"] and "剩余 52件，另有 60件 待审批" in asked.reply["Content"]
+    scanned = await stack.sandbox.scan("op2", op_url(stack))
+    assert "剩余 52件，另有 60件 待审批" in scanned.reply["Content"]  # the scan names the same numbers
     card = await wait_card(stack, "lead1", "超量报工待审批")
     assert {b["text"] for b in card["button_list"]} == {"同意", "驳回"}
     assert not [m for m in stack.sandbox.messages_for("lead2") if m.msgtype == "template_card"]
+    confirm = await wait_card(stack, "op1", "报工待审批")
+    await delivered(stack)
     approve = next(b["key"] for b in card["button_list"] if b["text"] == "同意")
     tapped = await stack.sandbox.tap_card_button("lead1", card["task_id"], approve)
-    assert tapped.reply["Button"]["ReplaceName"] == "已同意"
+    assert tapped.reply is None
     told = await stack.sandbox.wait_for_message(lambda m: "op1" in m.touser and "同意" in
                                                 str(m.payload.get("content", "")))
-    assert "130" in told.payload["content"]
-    again = await tap_later(stack, "lead1", card, approve)
-    assert again.reply["Button"]["ReplaceName"] == "已处理"
-    assert [(r.good, r.status) for r in await reports(stack)] == [(130, "confirmed")]
+    assert "60" in told.payload["content"] and "剩余 0件" in told.payload["content"]
+    await delivered(stack)
+    for lead in ("lead1", "lead3"):  # both team leads' cards: decided, by whom and when
+        decided = shown(stack, lead, card["task_id"])
+        assert decided["main_title"]["title"] == "超量报工已同意" and "赵班长" in rows(decided)["处理"]
+        assert buttons(decided) == [("刷新", "rep:apview:1")]
+    mine = shown(stack, "op1", confirm["task_id"])  # the reporter's card: no longer 待审批
+    assert mine["main_title"]["title"] == "报工已记录" and "赵班长" in rows(mine)["更新"]
+    again = await raw_tap(stack, "lead3", card["task_id"], approve)  # tapped before the card was replaced
+    assert again.reply is None
+    await stack.sandbox.wait_for_message(lambda m: "lead3" in m.touser and "已处理" in
+                                         str(m.payload.get("content", "")))
+    assert [(r.good, r.status) for r in await reports(stack)] == [(48, "confirmed"), (60, "confirmed")]
+    listed = (await stack.sandbox.send_text("op1", "我的报工")).reply["Content"]
+    assert "已更正" not in listed  # approved, not corrected
+
+
+async def test_undo_of_an_approved_report_asks_the_team_lead_again(stack: Stack) -> None:
+    await seed_stack(stack)
+    await stack.sandbox.scan("op1", op_url(stack))
+    await stack.sandbox.send_text("op1", "130")
+    card = await wait_card(stack, "lead1", "超量报工待审批")
+    confirm = await wait_card(stack, "op1", "报工待审批")
+    await delivered(stack)
+    await stack.sandbox.tap_card_button("lead1", card["task_id"], "rep:approve:1")
+    await delivered(stack)  # the reporter's card took the approval on the send's code
+    assert buttons(shown(stack, "op1", confirm["task_id"])) == [("撤销", "rep:undo:1")]
+    await stack.sandbox.tap_card_button("op1", confirm["task_id"], "rep:undo:1")
+    undo = await stack.sandbox.wait_for_message(lambda m: "op1" in m.touser and "再次同意" in
+                                                str(m.payload.get("content", "")))
+    assert "现在剩余 0件" in undo.payload["content"]
+    assert [r.status for r in await reports(stack)] == ["confirmed"]  # not yet
+    again = await wait_card(stack, "lead1", "撤销已审批报工待审批")
+    await delivered(stack)
+    assert shown(stack, "op1", confirm["task_id"])["main_title"]["title"] == "撤销待审批"  # on the tap's code
+    await stack.sandbox.tap_card_button("lead1", again["task_id"], "rep:approve:2")
+    told = await stack.sandbox.wait_for_message(lambda m: "op1" in m.touser and "撤销申请" in
+                                                str(m.payload.get("content", "")))
+    assert "报工已撤销" in told.payload["content"] and "剩余 100件" in told.payload["content"]
+    await delivered(stack)
+    assert [r.status for r in await reports(stack)] == ["undone"]
+    assert shown(stack, "lead1", again["task_id"])["main_title"]["title"] == "撤销已审批报工已同意"
+    # The reporter's card spent both its codes (the send's, the undo tap's): it catches up on its 刷新 button
+    assert buttons(shown(stack, "op1", confirm["task_id"])) == [("刷新", "rep:view:1")]
+    await stack.sandbox.tap_card_button("op1", confirm["task_id"], "rep:view:1")
+    await delivered(stack)
+    assert shown(stack, "op1", confirm["task_id"])["main_title"]["title"] == "报工已撤销"
 
 
 async def test_late_correction_is_approved_by_the_team_lead(stack: Stack, clock: MovableClock) -> None:
     await seed_stack(stack)
     await stack.sandbox.scan("op1", op_url(stack))
     await stack.sandbox.send_text("op1", "40")
+    confirm = await wait_card(stack, "op1", "报工已记录")
     clock.offset = timedelta(hours=1)
     asked = await stack.sandbox.send_text("op1", "更正 1 38 2 1")
     assert "等待班组长审批" in asked.reply["Content"]
     card = await wait_card(stack, "lead1", "报工更正待审批")
-    reject = next(b["key"] for b in card["button_list"] if b["text"] == "驳回")
-    tapped = await stack.sandbox.tap_card_button("lead1", card["task_id"], reject)
-    assert tapped.reply["Button"]["ReplaceName"] == "已驳回"
-    assert [(r.good, r.scrap) for r in await reports(stack)] == [(40, 0)]
+    await delivered(stack)
+    approve = next(b["key"] for b in card["button_list"] if b["text"] == "同意")
+    tapped = await stack.sandbox.tap_card_button("lead1", card["task_id"], approve)
+    assert tapped.reply is None
+    await delivered(stack)
+    assert [(r.good, r.scrap) for r in await reports(stack)] == [(38, 2)]
+    corrected = shown(stack, "op1", confirm["task_id"])  # the old quantity is gone from the reporter's card
+    assert rows(corrected)["良品"] == "38件" and "同意更正" in rows(corrected)["更新"]
+    listed = (await stack.sandbox.send_text("op1", "我的报工")).reply["Content"]
+    assert "(已更正)" in listed
+
+
+async def reports_line(stack: Stack) -> int:
+    from sqlalchemy import select
+
+    from bot.models import Line
+
+    async with stack.services.sessions() as session:
+        line_id = await session.scalar(select(Line.id).where(Line.code == "L1"))
+    assert line_id is not None
+    return line_id

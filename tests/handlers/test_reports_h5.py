@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
 
-from tests.conftest import Stack
+from tests.conftest import Stack, eventually
 
 from .reports_support import op_url, report_count, reports, seed_stack
 
@@ -20,7 +21,7 @@ async def phone(stack: Stack) -> AsyncIterator[aiohttp.ClientSession]:
     """A browser inside WeCom for member op1: the sandbox's OAuth page picks the member from a cookie."""
     await seed_stack(stack)
     jar = aiohttp.CookieJar(unsafe=True)  # cookies for 127.0.0.1
-    async with aiohttp.ClientSession(cookie_jar=jar) as http:
+    async with aiohttp.ClientSession(cookie_jar=jar, headers={"Origin": stack.bot_url}) as http:  # as a browser
         jar.update_cookies({"sandbox_user": "op1"}, response_url=aiohttp.client.URL(stack.sandbox.base_url))
         yield http
 
@@ -99,3 +100,21 @@ async def test_undo_from_the_confirmation_page(stack: Stack, phone: aiohttp.Clie
     async with phone.post(f"{stack.bot_url}/h5/report/undo", data={"report": report_id}) as response:
         assert response.status == 200 and "已撤销报工" in await response.text()
     assert [r.status for r in await reports(stack)] == ["undone"]
+
+
+async def test_undo_from_the_page_updates_the_confirmation_card_as_in_chat(stack: Stack,
+                                                                         phone: aiohttp.ClientSession) -> None:
+    """Regression: an undo on the H5 page left the chat card offering 撤销 for a report already undone."""
+    _, html = await open_form(stack, phone)
+    _, done = await submit(stack, phone, html, good="9")
+    card = await stack.sandbox.wait_for_message(lambda m: "op1" in m.touser and m.msgtype == "template_card")
+    task_id = card.payload["task_id"]
+    async with phone.post(f"{stack.bot_url}/h5/report/undo", data={"report": hidden(done, "report")}) as response:
+        assert response.status == 200
+
+    def undone_card() -> bool:
+        shown = stack.sandbox.card_shown("op1", task_id)
+        keys = [b.get("key", "") for b in shown.get("button_list", [])]
+        return not any(key.startswith("rep:undo:") for key in keys) and "撤销" in json.dumps(shown,
+                                                                                        ensure_ascii=False)
+    await eventually(undone_card)

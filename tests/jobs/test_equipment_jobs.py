@@ -16,7 +16,8 @@ pytestmark = [pytest.mark.db, pytest.mark.slow]
 
 @pytest.fixture
 def stack_overrides(sim: PlantSimulator) -> dict[str, Any]:
-    return {"equipment": equipment_config(sim, threshold_s=0.5),
+    # The scheduler may start the collectors before the test has seeded the machines: they are found again.
+    return {"equipment": {**equipment_config(sim, threshold_s=0.5), "master_data_recheck_s": 0.2},
             "jobs": {"equipment_poll": {"interval_s": 0.2}, "andon_escalation": {"enabled": False}}}
 
 
@@ -31,14 +32,14 @@ async def test_poll_job_runs_collectors_that_raise_an_alert(stack: Stack, sim: P
     try:
         card = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "template_card", timeout=15)
         assert card.touser == ["wang"] and "L1-M1" in card.payload["main_title"]["desc"]
-        runtime = equipment_poll.runtime_of(stack.services)
+        runtime = stack.services.equipment
         assert runtime is not None and runtime.running
         await equipment_poll.run(stack.services, stack.services.clock())  # a later firing changes nothing
         assert len(runtime.collectors) == 1
         await eventually(lambda: intervals(stack.services.sessions, "L1-M2"))
         assert [s for s, _, _ in await intervals(stack.services.sessions, "L1-M1")] == ["down"]
     finally:
-        runtime = equipment_poll.runtime_of(stack.services)
+        runtime = stack.services.equipment
         if runtime is not None:
             await runtime.stop()
 

@@ -43,6 +43,21 @@ def upgrade() -> None:
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inbound_events_received_at'), ['received_at'], unique=False)
 
+    op.create_table('sent_cards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=191), nullable=False),
+    sa.Column('task_id', sa.String(length=128), nullable=False),
+    sa.Column('recipients', sa.JSON(), nullable=False),
+    sa.Column('codes', sa.JSON(), nullable=False),
+    sa.Column('shown', sa.JSON(), nullable=False),
+    sa.Column('send_code_taken', sa.Boolean(), nullable=False),
+    sa.Column('updates', sa.Integer(), nullable=False),
+    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_sent_cards')),
+    sa.UniqueConstraint('key', name=op.f('uq_sent_cards_key')),
+    sa.UniqueConstraint('task_id', name=op.f('uq_sent_cards_task_id'))
+    )
     op.create_table('job_runs',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('job', sa.String(length=64), nullable=False),
@@ -83,21 +98,35 @@ def upgrade() -> None:
     sa.Column('target', sa.JSON(), nullable=False),
     sa.Column('msgtype', sa.String(length=32), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('priority', sa.SmallInteger(), nullable=False),
     sa.Column('idempotency_key', sa.String(length=191), nullable=True),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('next_attempt_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('send_started_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('media', sa.JSON(), nullable=True),
+    sa.Column('media_id', sa.String(length=128), nullable=True),
+    sa.Column('media_uploaded_at', bot.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('sent_at', bot.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('msgid', sa.String(length=128), nullable=True),
     sa.Column('response_code', sa.String(length=255), nullable=True),
     sa.Column('invalid_users', sa.JSON(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('holds_replies', sa.String(length=64), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_outbox_idempotency_key'))
     )
     with op.batch_alter_table('outbox', schema=None) as batch_op:
-        batch_op.create_index('ix_outbox_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_due', ['status', 'priority', 'next_attempt_at'], unique=False)
+        batch_op.create_index('ix_outbox_holds', ['holds_replies', 'created_at'], unique=False)
+
+    op.create_table('send_quota',
+    sa.Column('member', sa.String(length=64), nullable=False),
+    sa.Column('window_start', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('member', 'window_start', name=op.f('pk_send_quota'))
+    )
 
     op.create_table('plants',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -188,24 +217,6 @@ def upgrade() -> None:
     with op.batch_alter_table('counter_deltas', schema=None) as batch_op:
         batch_op.create_index('ix_counter_deltas_machine_start', ['machine_id', 'start_at'], unique=False)
 
-    op.create_table('kpi_chart_requests',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.Integer(), nullable=False),
-    sa.Column('wecom_userid', sa.String(length=64), nullable=False),
-    sa.Column('scope', sa.String(length=16), nullable=False),
-    sa.Column('code', sa.String(length=32), nullable=False),
-    sa.Column('requested_at', bot.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('lease_until', bot.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('media_id', sa.String(length=128), nullable=True),
-    sa.Column('error', sa.String(length=500), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_kpi_chart_requests_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_kpi_chart_requests'))
-    )
-    with op.batch_alter_table('kpi_chart_requests', schema=None) as batch_op:
-        batch_op.create_index('ix_kpi_chart_requests_status', ['status', 'requested_at'], unique=False)
-
     op.create_table('machine_states',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('machine_id', sa.Integer(), nullable=False),
@@ -250,7 +261,11 @@ def upgrade() -> None:
     sa.Column('task_id', sa.String(length=128), nullable=False),
     sa.Column('recovered_at', bot.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('alarm_code', sa.String(length=32), nullable=True),
+    sa.Column('reason_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('raised_by', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['acknowledged_by'], ['users.id'], name=op.f('fk_downtime_alerts_acknowledged_by_users')),
+    sa.ForeignKeyConstraint(['raised_by'], ['users.id'], name=op.f('fk_downtime_alerts_raised_by_users')),
     sa.ForeignKeyConstraint(['fixed_by'], ['users.id'], name=op.f('fk_downtime_alerts_fixed_by_users')),
     sa.ForeignKeyConstraint(['machine_id'], ['machines.id'], name=op.f('fk_downtime_alerts_machine_id_machines')),
     sa.ForeignKeyConstraint(['state_id'], ['machine_states.id'], name=op.f('fk_downtime_alerts_state_id_machine_states')),
@@ -315,11 +330,309 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_work_report_changes_report_id'), ['report_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_work_report_changes_status'), ['status'], unique=False)
 
+    # issue list (bot/models/issues.py)
+    op.create_table('issue_counters',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('last', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('year', name=op.f('pk_issue_counters'))
+    )
+    op.create_table('issues',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('number', sa.String(length=16), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('seq', sa.Integer(), nullable=False),
+    sa.Column('title', sa.String(length=200), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('category', sa.String(length=32), nullable=False),
+    sa.Column('priority', sa.String(length=8), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('source_ref', sa.String(length=64), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reporter_id', sa.Integer(), nullable=True),
+    sa.Column('owner_id', sa.Integer(), nullable=True),
+    sa.Column('verifier_id', sa.Integer(), nullable=True),
+    sa.Column('line_id', sa.Integer(), nullable=True),
+    sa.Column('machine_id', sa.Integer(), nullable=True),
+    sa.Column('due_on', sa.Date(), nullable=True),
+    sa.Column('escalation_level', sa.Integer(), nullable=False),
+    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('resolved_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['line_id'], ['lines.id'], name=op.f('fk_issues_line_id_lines')),
+    sa.ForeignKeyConstraint(['machine_id'], ['machines.id'], name=op.f('fk_issues_machine_id_machines')),
+    sa.ForeignKeyConstraint(['owner_id'], ['users.id'], name=op.f('fk_issues_owner_id_users')),
+    sa.ForeignKeyConstraint(['reporter_id'], ['users.id'], name=op.f('fk_issues_reporter_id_users')),
+    sa.ForeignKeyConstraint(['verifier_id'], ['users.id'], name=op.f('fk_issues_verifier_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_issues')),
+    sa.UniqueConstraint('number', name=op.f('uq_issues_number')),
+    sa.UniqueConstraint('source', 'source_ref', name='uq_issues_source_ref'),
+    sa.UniqueConstraint('year', 'seq', name='uq_issues_year_seq')
+    )
+    with op.batch_alter_table('issues', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_issues_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_issues_owner_id'), ['owner_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_issues_reporter_id'), ['reporter_id'], unique=False)
+        batch_op.create_index('ix_issues_status_due', ['status', 'due_on'], unique=False)
+        batch_op.create_index('ix_issues_owner_status', ['owner_id', 'status', 'due_on'], unique=False)
+        batch_op.create_index('ix_issues_line_status', ['line_id', 'status', 'due_on'], unique=False)
+        batch_op.create_index('ix_issues_category_status', ['category', 'status', 'due_on'], unique=False)
+        batch_op.create_index('ix_issues_closed_at', ['closed_at'], unique=False)
+
+    op.create_table('issue_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('issue_id', sa.Integer(), nullable=False),
+    sa.Column('at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('actor_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('old', sa.String(length=200), nullable=True),
+    sa.Column('new', sa.String(length=200), nullable=True),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.ForeignKeyConstraint(['actor_id'], ['users.id'], name=op.f('fk_issue_events_actor_id_users')),
+    sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_issue_events_issue_id_issues')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_issue_events'))
+    )
+    with op.batch_alter_table('issue_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_issue_events_issue_id'), ['issue_id'], unique=False)
+        batch_op.create_index('ix_issue_events_at', ['at'], unique=False)
+
+    op.create_table('issue_photos',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('issue_id', sa.Integer(), nullable=False),
+    sa.Column('uploaded_by', sa.Integer(), nullable=True),
+    sa.Column('media_id', sa.String(length=255), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('error', sa.String(length=255), nullable=False),
+    sa.Column('content_type', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=True),
+    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('stored_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['issue_id'], ['issues.id'], name=op.f('fk_issue_photos_issue_id_issues')),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], name=op.f('fk_issue_photos_uploaded_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_issue_photos'))
+    )
+    with op.batch_alter_table('issue_photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_issue_photos_issue_id'), ['issue_id'], unique=False)
+        batch_op.create_index('ix_issue_photos_status_next', ['status', 'next_attempt_at'], unique=False)
+
+
+    # training (bot/models/training.py)
+    op.create_table('training_assignments',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('role', sa.String(length=32), nullable=False),
+    sa.Column('assigned_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('completed_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_training_assignments_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_training_assignments')),
+    sa.UniqueConstraint('user_id', 'code', 'version', name=op.f('uq_training_assignments_user_id'))
+    )
+    with op.batch_alter_table('training_assignments', schema=None) as batch_op:
+        batch_op.create_index('ix_training_assignments_due', ['due_at'], unique=False)
+
+    op.create_table('training_progress',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('duration_s', sa.Float(), nullable=False),
+    sa.Column('played', sa.JSON(), nullable=False),
+    sa.Column('played_s', sa.Float(), nullable=False),
+    sa.Column('position_s', sa.Float(), nullable=False),
+    sa.Column('quiz_score', sa.Integer(), nullable=True),
+    sa.Column('quiz_passed', sa.Boolean(), nullable=True),
+    sa.Column('completed_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('updated_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_training_progress_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_training_progress')),
+    sa.UniqueConstraint('user_id', 'code', 'version', name=op.f('uq_training_progress_user_id'))
+    )
+    op.create_table('training_ratings',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('verdict', sa.String(length=16), nullable=False),
+    sa.Column('comment', sa.String(length=500), nullable=False),
+    sa.Column('rated_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_training_ratings_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_training_ratings')),
+    sa.UniqueConstraint('user_id', 'code', 'version', name=op.f('uq_training_ratings_user_id'))
+    )
+    op.create_table('training_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('trial_started_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('released_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('released_by', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['released_by'], ['users.id'], name=op.f('fk_training_versions_released_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_training_versions')),
+    sa.UniqueConstraint('code', 'version', name=op.f('uq_training_versions_code'))
+    )
+    op.create_table('training_views',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=32), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('opened_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('watched_s', sa.Float(), nullable=False),
+    sa.Column('anchor_s', sa.Float(), nullable=True),
+    sa.Column('anchor_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_training_views_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_training_views'))
+    )
+    with op.batch_alter_table('training_views', schema=None) as batch_op:
+        batch_op.create_index('ix_training_views_opened_at', ['opened_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_training_views_user_id'), ['user_id'], unique=False)
+
+    # patrols (bot/models/patrols.py)
+    op.create_table('patrol_checklist_versions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('code', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('definition', sa.JSON(), nullable=False),
+    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_checklist_versions')),
+    sa.UniqueConstraint('code', 'digest', name='uq_patrol_versions_code_digest'),
+    sa.UniqueConstraint('code', 'version', name='uq_patrol_versions_code_version')
+    )
+    op.create_table('patrol_rounds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('checklist_code', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('scope_key', sa.String(length=80), nullable=False),
+    sa.Column('slot', sa.String(length=32), nullable=False),
+    sa.Column('line_id', sa.Integer(), nullable=True),
+    sa.Column('machine_id', sa.Integer(), nullable=True),
+    sa.Column('assignees', sa.JSON(), nullable=False),
+    sa.Column('window_start', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('window_end', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.String(length=64), nullable=True),
+    sa.Column('started_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('finished_by', sa.Integer(), nullable=True),
+    sa.Column('too_fast', sa.Boolean(), nullable=False),
+    sa.Column('card_sent', sa.Boolean(), nullable=False),
+    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['finished_by'], ['users.id'], name=op.f('fk_patrol_rounds_finished_by_users')),
+    sa.ForeignKeyConstraint(['line_id'], ['lines.id'], name=op.f('fk_patrol_rounds_line_id_lines')),
+    sa.ForeignKeyConstraint(['machine_id'], ['machines.id'], name=op.f('fk_patrol_rounds_machine_id_machines')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_rounds')),
+    sa.UniqueConstraint('checklist_code', 'version', 'scope_key', 'slot', name='uq_patrol_round_slot')
+    )
+    with op.batch_alter_table('patrol_rounds', schema=None) as batch_op:
+        batch_op.create_index('ix_patrol_rounds_status_end', ['status', 'window_end'], unique=False)
+
+    op.create_table('patrol_photos',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('checkpoint', sa.String(length=64), nullable=False),
+    sa.Column('item', sa.String(length=64), nullable=True),
+    sa.Column('content_type', sa.String(length=64), nullable=False),
+    sa.Column('size', sa.Integer(), nullable=False),
+    sa.Column('data', sa.LargeBinary(), nullable=False),
+    sa.Column('media_id', sa.String(length=128), nullable=True),
+    sa.Column('uploaded_by', sa.Integer(), nullable=False),
+    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['patrol_rounds.id'], name=op.f('fk_patrol_photos_round_id_patrol_rounds')),
+    sa.ForeignKeyConstraint(['uploaded_by'], ['users.id'], name=op.f('fk_patrol_photos_uploaded_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_photos'))
+    )
+    op.create_table('patrol_visits',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('checkpoint', sa.String(length=64), nullable=False),
+    sa.Column('scanned_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('answered_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('unscanned', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['round_id'], ['patrol_rounds.id'], name=op.f('fk_patrol_visits_round_id_patrol_rounds')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_visits')),
+    sa.UniqueConstraint('round_id', 'checkpoint', name=op.f('uq_patrol_visits_round_id'))
+    )
+    op.create_table('patrol_answers',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('round_id', sa.Integer(), nullable=False),
+    sa.Column('checkpoint', sa.String(length=64), nullable=False),
+    sa.Column('item', sa.String(length=64), nullable=False),
+    sa.Column('value', sa.String(length=512), nullable=False),
+    sa.Column('number', sa.Float(), nullable=True),
+    sa.Column('ng', sa.Boolean(), nullable=False),
+    sa.Column('photo_id', sa.Integer(), nullable=True),
+    sa.Column('answered_by', sa.Integer(), nullable=False),
+    sa.Column('answered_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('issue_ref', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['answered_by'], ['users.id'], name=op.f('fk_patrol_answers_answered_by_users')),
+    sa.ForeignKeyConstraint(['photo_id'], ['patrol_photos.id'], name=op.f('fk_patrol_answers_photo_id_patrol_photos')),
+    sa.ForeignKeyConstraint(['round_id'], ['patrol_rounds.id'], name=op.f('fk_patrol_answers_round_id_patrol_rounds')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_patrol_answers')),
+    sa.UniqueConstraint('round_id', 'checkpoint', 'item', name=op.f('uq_patrol_answers_round_id'))
+    )
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    # patrols (bot/models/patrols.py)
+    op.drop_table('patrol_answers')
+    op.drop_table('patrol_visits')
+    op.drop_table('patrol_photos')
+    with op.batch_alter_table('patrol_rounds', schema=None) as batch_op:
+        batch_op.drop_index('ix_patrol_rounds_status_end')
+
+    op.drop_table('patrol_rounds')
+    op.drop_table('patrol_checklist_versions')
+    # training (bot/models/training.py)
+    with op.batch_alter_table('training_views', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_training_views_user_id'))
+        batch_op.drop_index('ix_training_views_opened_at')
+
+    op.drop_table('training_views')
+    op.drop_table('training_versions')
+    op.drop_table('training_ratings')
+    op.drop_table('training_progress')
+    with op.batch_alter_table('training_assignments', schema=None) as batch_op:
+        batch_op.drop_index('ix_training_assignments_due')
+
+    op.drop_table('training_assignments')
+
+    # issue list (bot/models/issues.py)
+    with op.batch_alter_table('issue_photos', schema=None) as batch_op:
+        batch_op.drop_index('ix_issue_photos_status_next')
+        batch_op.drop_index(batch_op.f('ix_issue_photos_issue_id'))
+
+    op.drop_table('issue_photos')
+    with op.batch_alter_table('issue_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_issue_events_at')
+        batch_op.drop_index(batch_op.f('ix_issue_events_issue_id'))
+
+    op.drop_table('issue_events')
+    with op.batch_alter_table('issues', schema=None) as batch_op:
+        batch_op.drop_index('ix_issues_closed_at')
+        batch_op.drop_index('ix_issues_category_status')
+        batch_op.drop_index('ix_issues_line_status')
+        batch_op.drop_index('ix_issues_owner_status')
+        batch_op.drop_index('ix_issues_status_due')
+        batch_op.drop_index(batch_op.f('ix_issues_reporter_id'))
+        batch_op.drop_index(batch_op.f('ix_issues_owner_id'))
+        batch_op.drop_index(batch_op.f('ix_issues_created_at'))
+
+    op.drop_table('issues')
+    op.drop_table('issue_counters')
+
     with op.batch_alter_table('work_report_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_work_report_changes_status'))
         batch_op.drop_index(batch_op.f('ix_work_report_changes_report_id'))
@@ -341,10 +654,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_machine_states_machine_start')
 
     op.drop_table('machine_states')
-    with op.batch_alter_table('kpi_chart_requests', schema=None) as batch_op:
-        batch_op.drop_index('ix_kpi_chart_requests_status')
-
-    op.drop_table('kpi_chart_requests')
     with op.batch_alter_table('counter_deltas', schema=None) as batch_op:
         batch_op.drop_index('ix_counter_deltas_machine_start')
 
@@ -357,8 +666,10 @@ def downgrade() -> None:
     op.drop_table('lines')
     op.drop_table('plants')
     with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_holds')
         batch_op.drop_index('ix_outbox_due')
 
+    op.drop_table('send_quota')
     op.drop_table('outbox')
     op.drop_table('materials')
     with op.batch_alter_table('kpi_breaches', schema=None) as batch_op:
@@ -366,6 +677,7 @@ def downgrade() -> None:
 
     op.drop_table('kpi_breaches')
     op.drop_table('job_runs')
+    op.drop_table('sent_cards')
     with op.batch_alter_table('inbound_events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inbound_events_received_at'))
 

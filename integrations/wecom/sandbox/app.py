@@ -10,11 +10,19 @@ from aiohttp import web
 
 from integrations.wecom import messages as inner
 from integrations.wecom.crypto import CallbackCrypto
-from integrations.wecom.sandbox import control, messaging, oauth, qyapi
+from integrations.wecom.sandbox import control, menu, messaging, oauth, qyapi
 from integrations.wecom.sandbox.callbacks import CallbackSender
-from integrations.wecom.sandbox.state import CallbackResult, Fault, SandboxConfig, SandboxState, SentMessage
+from integrations.wecom.sandbox.state import (
+    CallbackResult,
+    Fault,
+    Media,
+    SandboxConfig,
+    SandboxState,
+    SentMessage,
+)
 
 STATE_KEY = web.AppKey("sandbox_state", SandboxState)
+MAX_CONTROL_BODY = 32 * 1024 * 1024  # the phone posts photos (base64) to /sandbox/api/send_image
 
 
 def _card_keys(card: dict) -> set[str]:
@@ -33,12 +41,13 @@ class Sandbox:
         self.state = SandboxState(config)
         self.crypto = CallbackCrypto(config.token, config.encoding_aes_key, config.corp_id)
         self.callbacks = CallbackSender(self.state, self.crypto)
-        self.app = web.Application()
+        self.app = web.Application(client_max_size=MAX_CONTROL_BODY)
         self.app[STATE_KEY] = self.state
         for module_routes in (
             qyapi.routes(self.state),
             messaging.routes(self.state),
             oauth.routes(self.state),
+            menu.routes(self.state),
         ):
             self.app.add_routes(module_routes)
         self.app.add_routes(control.routes(self))
@@ -76,6 +85,13 @@ class Sandbox:
 
     def messages_for(self, userid: str) -> list[SentMessage]:
         return self.state.messages_for(userid)
+
+    def card_shown(self, userid: str, task_id: str) -> dict:
+        """The template card `userid` sees now for `task_id` (after any full replacement); KeyError if none."""
+        card = self.state.cards[task_id]
+        if userid not in card.recipients:
+            raise KeyError(f"{userid!r} did not receive card {task_id!r}")
+        return card.view(userid)
 
     async def wait_for_message(
         self, predicate: Callable[[SentMessage], bool], timeout: float = 5.0
@@ -142,6 +158,22 @@ class Sandbox:
         )
         return await self._deliver(userid, xml)
 
+    def store_media(self, data: bytes, content_type: str = "image/jpeg", filename: str = "photo.jpg") -> str:
+        """A picture a member took, kept as WeCom keeps media (media/get serves it for 3 days); its media id."""
+        media_id = secrets.token_urlsafe(32)
+        self.state.media[media_id] = Media(media_id, "image", filename, content_type, bytes(data), self.state.now())
+        return media_id
+
+    async def send_image(self, userid: str, data: bytes, content_type: str = "image/jpeg",
+                         filename: str = "photo.jpg") -> CallbackResult:
+        """A member sends a photo: WeCom keeps it as media (media/get serves it for 3 days) and calls back
+        with its MediaId and PicUrl; the bytes are stored as given, so a test can compare what the bot kept."""
+        media_id = self.store_media(data, content_type, filename)
+        msg_id = str(secrets.randbits(62))
+        xml = inner.inbound_image_xml(self.config.corp_id, userid, self.config.agent_id, media_id,
+                                      f"{self.base_url}/sandbox/media/{media_id}", msg_id, self._now())
+        return await self._deliver(userid, xml)
+
     async def scan(
         self,
         userid: str,
@@ -186,7 +218,8 @@ class Sandbox:
             raise ValueError(f"no card with task_id {task_id!r}")
         if userid not in card.recipients:
             raise ValueError(f"{userid!r} did not receive card {task_id!r}")
-        if button_key not in _card_keys(card.payload):
+        shown = card.view(userid)
+        if button_key not in _card_keys(shown):
             raise ValueError(f"card {task_id!r} has no button {button_key!r}")
         xml = inner.inbound_template_card_event_xml(
             self.config.corp_id,
@@ -195,7 +228,7 @@ class Sandbox:
             self._now(),
             event_key=button_key,
             task_id=task_id,
-            card_type=card.card_type,
+            card_type=shown.get("card_type", card.card_type),
             response_code=self.state.code_for_tap(task_id, userid),
             selected=selected,
         )

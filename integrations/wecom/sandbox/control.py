@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
@@ -59,6 +61,27 @@ def routes(sandbox: Sandbox) -> list[web.RouteDef]:
         body = await body_of(request, "user", "content")
         return await run(lambda: sandbox.send_text(body["user"], body["content"]))
 
+    async def send_image(request: web.Request) -> web.Response:
+        body = await body_of(request, "user", "data")
+        try:
+            data = base64.b64decode(str(body["data"]).split(",", 1)[-1], validate=True)  # a data: URL or base64
+        except (binascii.Error, ValueError):
+            return web.json_response({"error": "data must be base64"}, status=400)
+        content_type = str(body.get("content_type") or "image/jpeg")
+        filename = str(body.get("filename") or "photo.jpg")
+        return await run(lambda: sandbox.send_image(body["user"], data, content_type, filename))
+
+    async def upload_image(request: web.Request) -> web.Response:
+        """JS-SDK uploadImage in the phone's H5 view: the picked picture becomes media (3 days), its serverId."""
+        body = await body_of(request, "data")
+        try:
+            data = base64.b64decode(str(body["data"]).split(",", 1)[-1], validate=True)
+        except (binascii.Error, ValueError):
+            return web.json_response({"error": "data must be base64"}, status=400)
+        media_id = sandbox.store_media(data, str(body.get("content_type") or "image/jpeg"),
+                                       str(body.get("filename") or "photo.jpg"))
+        return web.json_response({"serverId": media_id})
+
     async def scan(request: web.Request) -> web.Response:
         body = await body_of(request, "user", "text")
         options = {name: body[name] for name in ("event", "key", "scan_type") if body.get(name)}
@@ -114,6 +137,8 @@ def routes(sandbox: Sandbox) -> list[web.RouteDef]:
         web.get("/sandbox/api/messages", messages),
         web.post("/sandbox/api/send_text", send_text),
         web.post("/sandbox/api/scan", scan),
+        web.post("/sandbox/api/send_image", send_image),
+        web.post("/sandbox/api/upload_image", upload_image),
         web.post("/sandbox/api/tap", tap),
         web.post("/sandbox/api/menu", menu),
         web.post("/sandbox/api/enter", enter),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import deque
 
 from aiohttp import web
@@ -23,6 +25,8 @@ from integrations.wecom.sandbox.validate import (
 )
 
 MAX_USERS = 1000
+MAX_DUPLICATE_CHECK_INTERVAL_S = 4 * 3600
+DEFAULT_DUPLICATE_CHECK_INTERVAL_S = 1800
 
 
 def _split(value: object, name: str) -> list[str]:
@@ -62,6 +66,23 @@ def _payload(body: dict) -> tuple[str, dict]:
     return msgtype, body[msgtype]
 
 
+def _digest(body: dict, msgtype: str, payload: dict) -> str:
+    """Same app, same content, same recipients: what WeCom's duplicate check compares."""
+    recipients = [sorted(_split(body.get(field), field)) for field in ("touser", "toparty", "totag")]
+    canonical = json.dumps([msgtype, payload, recipients], sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def duplicate_window(body: dict) -> float | None:
+    """The interval asked for by enable_duplicate_check (default 1800 s, at most 4 h), None if not asked."""
+    if body.get("enable_duplicate_check") not in (1, True, "1"):
+        return None
+    interval = body.get("duplicate_check_interval", DEFAULT_DUPLICATE_CHECK_INTERVAL_S)
+    if not isinstance(interval, int) or not 0 < interval <= MAX_DUPLICATE_CHECK_INTERVAL_S:
+        raise ApiError(40058, "invalid parameter: duplicate_check_interval must be within 1..14400")
+    return float(interval)
+
+
 def routes(state: SandboxState) -> list[web.RouteDef]:
     """The qyapi message routes, bound to one sandbox state."""
 
@@ -74,6 +95,11 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
         body = await read_json(request)
         check_agent(state, body)
         msgtype, payload = _payload(body)
+        window = duplicate_window(body)
+        digest = _digest(body, msgtype, payload)
+        earlier = state.sent_digests.get(digest)
+        if window is not None and earlier is not None and state.now() - earlier[0] < window:
+            return answer(0, "ok", **earlier[1])  # accepted, not delivered again: the first send's answer
         validate_app_payload(
             msgtype, payload, media_exists=media_exists, task_id_used=state.cards.__contains__
         )
@@ -95,7 +121,12 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
                     state.user_codes[(task_id, user)] = state.issue_response_code(task_id, {user})
         msgid = state.new_msgid()
         state.record("message/send", valid, msgtype, payload, msgid=msgid, request=body, **extra)
-        return answer(0, "ok", **invalid, unlicenseduser="", msgid=msgid, **extra)
+        fields = {**invalid, "unlicenseduser": "", "msgid": msgid, **extra}
+        if len(state.sent_digests) >= 10_000:  # nothing older than the longest interval can match again
+            state.sent_digests = {key: seen for key, seen in state.sent_digests.items()
+                                  if state.now() - seen[0] < MAX_DUPLICATE_CHECK_INTERVAL_S}
+        state.sent_digests[digest] = (state.now(), fields)
+        return answer(0, "ok", **fields)
 
     async def update_template_card(request: web.Request) -> web.Response:
         require_token(state, request)
@@ -122,8 +153,8 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
         if not targets:
             return answer(81013, "user & party & tag all invalid", invaliduser=invalid)
         code.used = True
-        if msgtype == "template_card":
-            card.payload, card.card_type = payload, payload["card_type"]
+        if msgtype == "template_card":  # replaces the card of these recipients only, as WeCom does
+            card.shown.update(dict.fromkeys(targets, payload))
         state.record("update_template_card", targets, msgtype, payload, response_code=code.code, request=body)
         return answer(0, "ok", invaliduser=invalid)
 

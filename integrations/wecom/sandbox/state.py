@@ -77,7 +77,12 @@ class Card:
     task_id: str
     card_type: str
     recipients: set[str]
-    payload: dict
+    payload: dict  # as sent
+    shown: dict[str, dict] = field(default_factory=dict)  # userid -> the card that replaced theirs
+
+    def view(self, userid: str) -> dict:
+        """What this recipient's phone shows: each recipient's card is replaced on its own."""
+        return self.shown.get(userid, self.payload)
 
 
 @dataclass
@@ -123,7 +128,9 @@ class SandboxState:
         self.oauth_codes: dict[str, tuple[str, float]] = {}  # code -> (userid, issued_at)
         self.media: dict[str, Media] = {}
         self.webhook_hits: dict[str, deque[float]] = {}
+        self.sent_digests: dict[str, tuple[float, dict[str, Any]]] = {}  # duplicate check: digest -> (at, answer)
         self.faults: dict[str, list[Fault]] = {}
+        self.menu: dict[str, Any] | None = None  # what menu/create installed; the phone draws it
         self._subscribers: list[tuple[str | None, asyncio.Queue[SentMessage | None]]] = []
         self._waiters: list[tuple[Callable[[SentMessage], bool], asyncio.Future[SentMessage]]] = []
         self._next_id = 1

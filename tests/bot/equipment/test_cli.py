@@ -38,7 +38,7 @@ def write_config(path: Path, db_url: str, port: int, codes: list[str], extra: st
 
 
 def opsbot(config: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "bot.cli", "--config", str(config), *args], cwd=ROOT,
+    return subprocess.run([sys.executable, "-m", "opsbot.cli", "--config", str(config), *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -47,7 +47,7 @@ def simulated(tmp_path: Path) -> Iterator[Path]:
     """`opsbot equipment simulate` in its own process, serving the machines of the config."""
     config = write_config(tmp_path / "plant.toml", f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", free_port(),
                           ["L1-M1", "L2-M1"])
-    process = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(config), "equipment", "simulate",
+    process = subprocess.Popen([sys.executable, "-m", "opsbot.cli", "--config", str(config), "equipment", "simulate",
                                 "--speed", "0"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None
     lines = []

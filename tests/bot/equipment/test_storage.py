@@ -127,3 +127,24 @@ async def test_machines_missing_from_master_data_are_named(
     store = EquipmentStore(session_factory, parse(equipment_config(sim)))
     await store.load()
     assert store.missing == ["L1-M2", "L2-M1"] and list(store.tracks) == ["L1-M1"]
+
+
+async def test_a_machine_added_to_master_data_while_collecting_is_recorded_within_a_minute(
+        sim: PlantSimulator, session_factory: async_sessionmaker[AsyncSession], fake_clock: FakeClock) -> None:
+    """Regression: the store used to log "not in master data" once and never look again until a restart."""
+    from bot.models import Line, Machine
+
+    lines = await seed_machines(session_factory, codes=["L1-M1"])
+    drive = await Driver.start(sim, fake_clock, session_factory, parse(equipment_config(sim)))
+    await drive.step()
+    assert "L1-M2" in drive.runtime.store.missing
+    async with session_factory.begin() as session:  # `opsbot import machines` while the collectors run
+        line = await session.get(Line, lines["L1"])
+        assert line is not None
+        session.add(Machine(line_id=line.id, code="L1-M2", name="设备L1-M2"))
+    await drive.step(10)
+    assert await intervals(session_factory, "L1-M2") == []  # looked up again every 30 s, not every cycle
+    await drive.step(25)
+    await drive.close()
+    assert await intervals(session_factory, "L1-M2") == [("running", T0 + timedelta(seconds=35), None)]
+    assert "L1-M2" not in drive.runtime.store.missing

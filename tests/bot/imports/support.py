@@ -24,9 +24,10 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
 
 
 async def run(sessions: async_sessionmaker[AsyncSession], kind: str, path: Path,
-              dry_run: bool = False) -> ImportSummary:
+              dry_run: bool = False, **options: int) -> ImportSummary:
+    """`options`: max_bytes, chunk_rows."""
     summary = await run_import(sessions, kind, path, tz="Asia/Shanghai", shifts=SHIFTS, plant_name="测试工厂",
-                               now=utcnow(), dry_run=dry_run)
+                               now=utcnow(), dry_run=dry_run, **options)
     assert summary.rows_read == summary.rows_loaded + summary.rows_rejected + summary.rows_held_back
     return summary
 

@@ -6,9 +6,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.demo.seed import seed_if_empty
-from bot.kpi.demo_history import seed_history
 from bot.kpi.service import kpis_from_db
+from opsbot.demo.history import seed_history
+from opsbot.demo.seed import seed_if_empty
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.db

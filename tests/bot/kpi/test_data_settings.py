@@ -1,4 +1,4 @@
-"""`[kpi]` settings: targets per scope, the shift calendar reused from [reports], one line per mistake."""
+"""`[kpi]` settings: targets per scope, the plant shift calendar, one line per mistake."""
 from __future__ import annotations
 
 import pytest
@@ -18,10 +18,10 @@ def test_targets_and_shift_reuse() -> None:
     assert kpi.target_for("oee", "line", "L2").value == 0.6
     assert kpi.target_for("oee", "line", "L1").value == 0.8
     assert kpi.target_for("oee", "plant", "") is None
-    assert shifts_of(settings) == [("D", "08:00", "20:00"), ("N", "20:00", "08:00")]  # from [reports]
+    assert shifts_of(settings) == [("D", "08:00", "20:00"), ("N", "20:00", "08:00")]  # the plant calendar
     own = make_settings("sqlite+aiosqlite://", kpi={"shifts": [{"code": "A", "name": "早班", "start": "06:00",
                                                                 "end": "18:00"}]})
-    assert shifts_of(own) == [("A", "06:00", "18:00")]
+    assert shifts_of(own) == [("A", "06:00", "18:00")]  # the deprecated [kpi] list still works
 
 
 def test_mistakes_are_reported_together() -> None:

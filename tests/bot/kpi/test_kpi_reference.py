@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from bot.kpi import compute_kpis
-from bot.kpi.reference import reference_kpis
+from tests.bot.kpi.reference import reference_kpis
 
 T0 = pd.Timestamp("2024-03-30 10:00", tz="UTC")
 

@@ -14,16 +14,17 @@ from pyzbar import pyzbar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.cli import main
 from bot.models import User
+from bot.plant_calendar import PlantCalendar, default_shifts
 from bot.qr import QrSigner
 from bot.reports.service import ReportService
 from bot.reports.settings import ReportsSettings
+from opsbot.cli import main
 
 from .seed import seed
 
 pytestmark = pytest.mark.db
-SECRET = "cli-test-qr-secret-0123456789"
+SECRET = "cli-test-qr-secret-0123456789-abcdefghijklmn"  # 32+ characters: `opsbot qr` refuses shorter
 
 
 def config(tmp_path: Path, db_url: str) -> str:
@@ -69,12 +70,13 @@ async def test_labels_from_the_database_decode_back(tmp_path: Path, db_url: str,
 async def reports_for_export(sessions: async_sessionmaker[AsyncSession]) -> None:
     seeded = await seed(sessions)
     tz = ZoneInfo("Asia/Shanghai")
+    CAL = PlantCalendar(tz, default_shifts())  # noqa: N806
     moments = [datetime(2026, 11, 1, 0, 30, tzinfo=UTC), datetime(2026, 11, 30, 15, 59, tzinfo=UTC),
                datetime(2026, 11, 30, 16, 1, tzinfo=UTC)]  # the last is Dec 1 in Shanghai
     for number, moment in enumerate(moments):
         async with sessions.begin() as s:
             user = await s.scalar(select(User).where(User.wecom_userid == "op1"))
-            service = ReportService(s, ReportsSettings(), tz, moment)
+            service = ReportService(s, ReportsSettings(), CAL, moment)
             result = await service.report(user, seeded.op10, 10 + number, number, "DIM" if number else None,
                                           source="chat", idempotency_key=f"e{number}")
             if number == 0:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import User
 from bot.models.reports import ReportChange, WorkReport
+from bot.plant_calendar import PlantCalendar, default_shifts
 from bot.reports.approvals import ApprovalService
 from bot.reports.errors import ReportRefused
 from bot.reports.settings import ReportsSettings
@@ -18,6 +19,7 @@ from .seed import Seeded, seed
 
 pytestmark = pytest.mark.db
 TZ = ZoneInfo("Asia/Shanghai")
+CAL = PlantCalendar(TZ, default_shifts())
 NOW = datetime(2026, 11, 3, 2, 30, tzinfo=UTC)  # 10:30 in Shanghai: day shift
 
 
@@ -35,7 +37,7 @@ class Run:
     async def __call__(self, userid: str, action: str, *args: object, now: datetime = NOW, **kw: object) -> object:
         async with self.sessions.begin() as s:
             user = await s.scalar(select(User).where(User.wecom_userid == userid))
-            service = ApprovalService(s, self.settings, TZ, now)
+            service = ApprovalService(s, self.settings, CAL, now)
             return await getattr(service, action)(user, *args, **kw)
 
 
@@ -163,7 +165,7 @@ async def test_correction_after_the_window_needs_approval_and_keeps_history(sess
     done = await run("lead1", "decide", asked.change_id, True, now=later)
     assert (done.report.good, done.report.scrap, done.report.reason_code) == (8, 2, "LOOK")
     async with session_factory() as s:
-        history = await ApprovalService(s, ReportsSettings(), TZ, later).history(report.id)
+        history = await ApprovalService(s, ReportsSettings(), CAL, later).history(report.id)
     assert [(c.kind, c.status, c.old_good, c.new_good) for c in history] == [
         ("correction", "applied", 10, 12), ("correction", "approved", 12, 8)]
     assert await count(session_factory, ReportChange) == 2
@@ -171,7 +173,7 @@ async def test_correction_after_the_window_needs_approval_and_keeps_history(sess
 
 async def test_machine_qr_finds_the_current_released_operation(session_factory, seeded: Seeded) -> None:
     async with session_factory() as s:
-        service = ApprovalService(s, ReportsSettings(), TZ, NOW)
+        service = ApprovalService(s, ReportsSettings(), CAL, NOW)
         view = await service.operation_for("machine", ("L1-M1",))
         assert (view.work_order_code, view.seq) == ("WO-001", 10)  # not the draft or closed order
         with pytest.raises(ReportRefused, match="unknown_work_order"):
@@ -188,7 +190,7 @@ async def test_concurrent_reports_cannot_both_pass_the_tolerance(session_factory
     run = runner(session_factory, over_report="refuse")
     async with session_factory.begin() as first:
         user = await first.scalar(select(User).where(User.wecom_userid == "op1"))
-        await ApprovalService(first, run.settings, TZ, NOW).report(
+        await ApprovalService(first, run.settings, CAL, NOW).report(
             user, seeded.op10, 60, 0, None, source="chat", idempotency_key="race-1")
         second = asyncio.create_task(
             run("op2", "report", seeded.op10, 60, 0, None, source="chat", idempotency_key="race-2"))

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from bot.context import Services
 from bot.models import OutboxMessage, User
+from bot.plant_calendar import PlantCalendar, ShiftSettings, default_shifts
 from bot.reports.service import ReportService
-from bot.reports.settings import ReportsSettings, ShiftSettings
-from bot.reports.shifts import ended_between, shift_at
+from bot.reports.settings import ReportsSettings
 from bot.templates import Templates
 from jobs.report_summary import run
 from tests.conftest import make_settings
@@ -19,6 +19,7 @@ from tests.conftest import make_settings
 from .seed import seed
 
 TZ = ZoneInfo("Asia/Shanghai")
+CAL = PlantCalendar(TZ, default_shifts())
 
 
 def local(*args: int) -> datetime:
@@ -28,14 +29,15 @@ def local(*args: int) -> datetime:
 def test_three_shift_calendar_and_gaps() -> None:
     shifts = [ShiftSettings("A", "早班", "06:00", "14:00"), ShiftSettings("B", "中班", "14:00", "22:00"),
               ShiftSettings("C", "夜班", "22:00", "06:00")]
-    assert shift_at(shifts, local(2026, 11, 3, 13, 59), TZ).code == "A"
-    assert shift_at(shifts, local(2026, 11, 3, 14, 0), TZ).code == "B"
-    night = shift_at(shifts, local(2026, 11, 4, 5, 59), TZ)
+    three = PlantCalendar(TZ, shifts)
+    assert three.shift_at(local(2026, 11, 3, 13, 59)).code == "A"
+    assert three.shift_at(local(2026, 11, 3, 14, 0)).code == "B"
+    night = three.shift_at(local(2026, 11, 4, 5, 59))
     assert (night.code, night.day.isoformat()) == ("C", "2026-11-03")
-    gap = [ShiftSettings("D", "白班", "08:00", "17:00")]
-    overtime = shift_at(gap, local(2026, 11, 3, 19, 0), TZ)
+    gap = PlantCalendar(TZ, [ShiftSettings("D", "白班", "08:00", "17:00")])
+    overtime = gap.shift_at(local(2026, 11, 3, 19, 0))
     assert (overtime.code, overtime.day.isoformat()) == ("D", "2026-11-03")
-    ended = ended_between(shifts, local(2026, 11, 3, 13, 0), local(2026, 11, 3, 22, 5), TZ)
+    ended = three.ended_between(local(2026, 11, 3, 13, 0), local(2026, 11, 3, 22, 5))
     assert [s.code for s in ended] == ["A", "B"]
 
 
@@ -46,11 +48,11 @@ async def test_summary_goes_once_to_the_team_lead_of_each_line_with_reports(db_u
     day = local(2026, 11, 3, 10, 0)
     async with session_factory.begin() as s:
         op1 = await s.scalar(select(User).where(User.wecom_userid == "op1"))
-        service = ReportService(s, ReportsSettings(), TZ, day)
+        service = ReportService(s, ReportsSettings(), CAL, day)
         await service.report(op1, seeded.op10, 40, 2, "DIM", source="chat", idempotency_key="a")
         await service.report(op1, seeded.op20, 30, 0, None, source="h5", idempotency_key="b")
         await service.report(op1, seeded.op10, 200, 0, None, source="h5", idempotency_key="over")
-        night = ReportService(s, ReportsSettings(), TZ, local(2026, 11, 3, 21, 0))
+        night = ReportService(s, ReportsSettings(), CAL, local(2026, 11, 3, 21, 0))
         await night.report(op1, seeded.op10, 7, 0, None, source="chat", idempotency_key="n")
     services = Services(settings=settings, sessions=session_factory, templates=Templates(TZ),
                         clock=lambda: day)

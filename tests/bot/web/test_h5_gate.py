@@ -83,7 +83,7 @@ async def test_oauth_return_with_a_bad_code_is_refused(h5: Stack) -> None:
 async def test_oauth_return_never_redirects_off_site(h5: Stack) -> None:
     from bot.web.h5 import COOKIE
 
-    async with aiohttp.ClientSession() as http:
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:  # keeps the login state
         async with http.get(f"{h5.bot_url}/h5/whoami", allow_redirects=False) as resp:
             authorize = resp.headers["Location"]
         async with http.get(authorize, params={"sandbox_user": "op1"}, allow_redirects=False) as resp:

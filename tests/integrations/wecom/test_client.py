@@ -129,12 +129,22 @@ async def test_http_5xx_and_unparsable_answers_are_retried(session, peer) -> Non
     assert wecom.count("message/send") == 3
 
 
-async def test_timeout_is_retried(session, peer) -> None:
+async def test_timeout_is_retried_when_wecom_drops_the_duplicate(session, peer) -> None:
     wecom, base = peer
     client = make_client(session, base, timeout_s=0.2)
     wecom.script("message/send", Scripted(delay_s=1.0))
-    assert (await client.send_text("x", touser=["u1"])).msgid is not None
+    assert (await client.send_text("x", touser=["u1"], enable_duplicate_check=True)).msgid is not None
     assert wecom.count("message/send") == 2
+
+
+async def test_timeout_without_duplicate_check_is_not_resent(session, peer) -> None:
+    """The lost answer may hide a delivered message: resending could make it arrive twice."""
+    wecom, base = peer
+    client = make_client(session, base, timeout_s=0.2)
+    wecom.script("message/send", Scripted(delay_s=1.0))
+    with pytest.raises(TransientWeComError) as caught:
+        await client.send_text("x", touser=["u1"])
+    assert caught.value.maybe_delivered and wecom.count("message/send") == 1
 
 
 async def test_unreachable_wecom_gives_transient_error(session) -> None:

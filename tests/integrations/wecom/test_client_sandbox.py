@@ -115,8 +115,9 @@ async def test_http_error_and_slow_answer_are_retried(running: Running, session)
     client = client_for(running, session, timeout_s=0.2)
     running.sandbox.inject_fault("message/send", http_status=502)
     running.sandbox.inject_fault("message/send", delay_s=0.5)
-    assert (await client.send_text("x", touser=["zhangsan"])).msgid is not None
+    assert (await client.send_text("x", touser=["zhangsan"], enable_duplicate_check=True)).msgid is not None
     assert running.calls["message/send"] == 3
+    assert len(running.sandbox.messages_for("zhangsan")) == 1  # the slow answer's twin was dropped by WeCom
 
 
 async def test_wrong_secret_is_a_config_error_without_retry(running: Running, session) -> None:

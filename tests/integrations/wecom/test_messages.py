@@ -96,7 +96,7 @@ def test_template_card_event_with_one_selected_item() -> None:
     )
     assert (inbound.card_type, inbound.response_code) == ("vote_interaction", "rc1")
     assert inbound.selected == {"q1": ["opt1"]}
-    assert inbound.dedupe_key == "evt:zhaoliu:1700000003:template_card_event:submit"
+    assert inbound.dedupe_key == "evt:zhaoliu:1700000003:template_card_event:submit@task-1@a_b"
 
 
 def test_template_card_event_with_several_selected_items() -> None:
@@ -174,3 +174,13 @@ def test_update_button_reply() -> None:
     fields = xmltodict.parse(update_button_reply("u", CORP, "已确认", 1700000007))["xml"]
     assert fields["MsgType"] == "update_button" and fields["Button"] == {"ReplaceName": "已确认"}
     assert fields["ToUserName"] == "u" and fields["FromUserName"] == CORP
+
+
+def test_same_button_on_two_cards_in_one_second_are_two_taps() -> None:
+    """An issue's owner holds an old and a new card with the same 已解决 key: both taps must count."""
+    def tap(task_id: str) -> str:
+        return parse_inbound(inbound_template_card_event_xml(
+            CORP, "zhaoliu", AGENT, 1700000009, event_key="iss:res:1", task_id=task_id,
+            card_type="button_interaction", response_code="rc")).dedupe_key
+    assert tap("iss-1-old") != tap("iss-1-new")
+    assert tap("iss-1-old") == tap("iss-1-old")  # WeCom's retry of one tap is still one tap

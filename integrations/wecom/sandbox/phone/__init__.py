@@ -40,6 +40,12 @@ def mount_phone(sandbox: Sandbox) -> None:
             raise web.HTTPNotFound()
         return web.json_response({"task_id": code.task_id})
 
+    async def menu(request: web.Request) -> web.Response:
+        """The app menu as menu/create installed it (404 before any), for the phone's menu bar."""
+        if sandbox.state.menu is None:
+            raise web.HTTPNotFound()
+        return web.json_response(sandbox.state.menu, headers=NO_CACHE)
+
     async def home(request: web.Request) -> web.Response:
         raise web.HTTPFound("/phone")
 
@@ -47,4 +53,5 @@ def mount_phone(sandbox: Sandbox) -> None:
     sandbox.app.router.add_get("/phone", page)
     sandbox.app.router.add_get("/phone/config.json", config)
     sandbox.app.router.add_get("/phone/api/task", task_of)
+    sandbox.app.router.add_get("/phone/menu.json", menu)
     sandbox.app.router.add_static("/phone/static/", STATIC_DIR, append_version=False)

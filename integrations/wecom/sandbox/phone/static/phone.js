@@ -162,6 +162,7 @@ function remember(entry) {
 }
 function drawMine(entry) {
   if (entry.kind === "text") addRow("app", "me", `<div class="bubble" data-testid="my-text">${esc(entry.text)}</div>`, entry.at);
+  else if (entry.kind === "photo") addRow("app", "me", `<div class="bubble" data-testid="my-photo">[照片] ${esc(entry.text)}</div>`, entry.at);
   else addRow("app", "me", `<div class="bubble"><span class="scan-chip">${SCAN_SVG}扫码：${esc(entry.text)}</span></div>`, entry.at);
 }
 async function act(entry, call) {
@@ -175,6 +176,16 @@ async function act(entry, call) {
     addNotice("app", `消息未送达：${error.message}`, true);
   }
 }
+// ---------- photos: the picked file goes to the bot as an image message (WeCom keeps it as media for 3 days)
+function sendPhoto(event) {
+  const file = event.target.files && event.target.files[0];
+  event.target.value = "";
+  if (!file || !S.me) return;
+  const reader = new FileReader();
+  reader.onload = () => act({ kind: "photo", text: file.name }, () => postJSON("/sandbox/api/send_image",
+    { user: S.me.userid, data: reader.result, content_type: file.type || "application/octet-stream", filename: file.name }));
+  reader.readAsDataURL(file);
+}
 function sendText(text) {
   text = text.trim();
   if (!text || !S.me) return;
@@ -182,7 +193,8 @@ function sendText(text) {
 }
 function scan(text, caption) {
   closeScan();
-  act({ kind: "scan", text: caption || text }, () => postJSON("/sandbox/api/scan", { user: S.me.userid, text }));
+  const origin = takeMenuScan();
+  act({ kind: "scan", text: caption || text }, () => postJSON("/sandbox/api/scan", { user: S.me.userid, text, ...origin }));
 }
 
 // ---------- links: H5 pages open inside the phone, as this member, through the sandbox's OAuth
@@ -191,11 +203,11 @@ function openLink(url) {
   let target = url;
   const bot = S.cfg.bot_url;
   if (bot && url.startsWith(bot)) {
+    // The bot starts the OAuth login itself (its state is bound to this browser); the authorize page
+    // learns the acting member from the sandbox_user cookie, and /h5/login makes the login fresh.
     const path = url.slice(bot.length) || "/";
-    const redirect = `${bot}/h5/oauth?next=${encodeURIComponent(path)}`;
-    const query = new URLSearchParams({ appid: S.cfg.corp_id, redirect_uri: redirect, response_type: "code",
-      scope: "snsapi_base", state: "phone", agentid: String(S.cfg.agent_id), sandbox_user: S.me.userid });
-    target = `/connect/oauth2/authorize?${query}#wechat_redirect`;
+    document.cookie = `sandbox_user=${encodeURIComponent(S.me.userid)}; path=/; SameSite=Lax`;
+    target = `${bot}/h5/login?next=${encodeURIComponent(path)}`;
   }
   $("#webview-frame").src = target;
   let host = url;
@@ -229,6 +241,7 @@ async function openScan() {
   });
 }
 function closeScan() { $("#scan-sheet").classList.add("hidden"); }
+function cancelScan() { MENU.scan = null; closeScan(); }
 // The browser's own BarcodeDetector where there is one (not in Chromium on Linux), else jsQR (vendor/).
 async function readQr(bitmap) {
   if ("BarcodeDetector" in window) {
@@ -319,6 +332,7 @@ async function openChat(userid) {
   $("#chat").classList.remove("hidden");
   switchPane("app");
   paintBadge();
+  loadMenu();
   const messages = await getJSON(`/sandbox/api/messages?user=${encodeURIComponent(userid)}`);
   const mine = readLog().map((entry) => ({ mine: true, at: entry.at, entry }));
   const timeline = [...messages.map((m) => ({ at: m.at, message: m })), ...mine].sort((a, b) => a.at - b.at);
@@ -352,8 +366,10 @@ function wire() {
   document.querySelectorAll("[data-say]").forEach((b) => b.addEventListener("click", () => sendText(b.dataset.say)));
   $("#scan-btn").addEventListener("click", openScan);
   $("#quick-scan").addEventListener("click", openScan);
-  $("#scan-close").addEventListener("click", closeScan);
-  $("#scan-sheet").addEventListener("click", (e) => { if (e.target.id === "scan-sheet") closeScan(); });
+  $("#quick-photo").addEventListener("click", () => $("#photo-input").click());
+  $("#photo-input").addEventListener("change", sendPhoto);
+  $("#scan-close").addEventListener("click", cancelScan);
+  $("#scan-sheet").addEventListener("click", (e) => { if (e.target.id === "scan-sheet") cancelScan(); });
   $("#paste-btn").addEventListener("click", () => { const v = $("#paste-input").value.trim(); if (v) { $("#paste-input").value = ""; scan(v); } });
   $("#upload-input").addEventListener("change", (e) => { if (e.target.files[0]) decodeImage(e.target.files[0]); e.target.value = ""; });
   $("#webview-close").addEventListener("click", closeWebview);

@@ -62,10 +62,18 @@ function bubble(msgtype, payload) {
     case "markdown": return `<div class="bubble md" data-testid="bot-markdown">${renderMarkdown(payload.content)}</div>`;
     case "image": {
       const src = payload.media_id ? `/sandbox/media/${encodeURIComponent(payload.media_id)}` : esc(payload.url || "");
-      return `<div class="bubble image"><img class="pic" alt="图片" src="${src}"></div>`;
+      // The chat shows a thumbnail; a tap opens the picture full size (openImage below), as WeCom does.
+      return `<div class="bubble image" data-testid="bot-image"><img class="pic" alt="图片" src="${src}" data-full="${src}"></div>`;
     }
-    case "file": case "voice": case "video":
-      return `<div class="bubble"><a href="/sandbox/media/${encodeURIComponent(payload.media_id)}" target="_blank">📎 ${msgtype === "file" ? "文件" : msgtype === "voice" ? "语音" : "视频"}</a></div>`;
+    case "video": {  // WeCom plays a video message inline, with its title and description below
+      const src = `/sandbox/media/${encodeURIComponent(payload.media_id)}`;
+      return `<div class="bubble video" data-testid="bot-video"><video controls playsinline preload="metadata"
+        style="max-width:100%;border-radius:6px" src="${src}"></video>
+        ${payload.title ? `<div class="tc-title">${esc(payload.title)}</div>` : ""}
+        ${payload.description ? `<div class="tc-desc">${esc(payload.description)}</div>` : ""}</div>`;
+    }
+    case "file": case "voice":
+      return `<div class="bubble"><a href="/sandbox/media/${encodeURIComponent(payload.media_id)}" target="_blank">📎 ${msgtype === "file" ? "文件" : "语音"}</a></div>`;
     case "textcard":
       return `<div class="card link" data-link="${attr(payload.url)}" data-testid="textcard"><div class="card-pad">
         <div class="tc-title">${esc(payload.title)}</div><div class="tc-desc">${renderCardDesc(payload.description)}</div></div>
@@ -133,3 +141,19 @@ function actionsHtml(card, replaced) {
   if (card.submit_button) buttons.push(`<button class="tpl-btn s1" data-key="${attr(card.submit_button.key)}" data-testid="card-button">${esc(card.submit_button.text || "提交")}</button>`);
   return buttons.length ? `<div class="tpl-actions">${buttons.join("")}</div>` : "";
 }
+
+// ---------- a tapped picture opens full size over the chat, as WeCom's viewer does; a tap closes it
+function openImage(src, from) {
+  const viewer = document.createElement("div");
+  viewer.className = "image-viewer";
+  viewer.dataset.testid = "image-viewer";
+  viewer.style.cssText = "position:absolute;inset:0;z-index:40;background:#000;display:flex;align-items:center;" +
+    "justify-content:center;overflow:auto;touch-action:pinch-zoom;cursor:zoom-out";
+  viewer.innerHTML = `<img alt="图片（原图）" src="${esc(src)}" data-testid="image-full" style="display:block;max-width:100%;max-height:100%;object-fit:contain">`;
+  viewer.addEventListener("click", () => viewer.remove());
+  (from.closest(".device") || document.body).appendChild(viewer);
+}
+document.addEventListener("click", (e) => {
+  const pic = e.target instanceof Element ? e.target.closest("img.pic[data-full]") : null;
+  if (pic) openImage(pic.dataset.full, pic);
+});

@@ -1,0 +1,48 @@
+"""On the 1st, every manager gets last month's review: a news message opening the page and the XLSX as a file,
+once per manager and month however often the job runs."""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from bot.models import OutboxMessage
+from jobs import review_monthly
+from tests.bot.review.support import NOW, review_overrides, seed_history
+from tests.conftest import Stack
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    return lambda: NOW
+
+
+@pytest.fixture
+def stack_overrides(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    return review_overrides(tmp_path)
+
+
+async def test_each_manager_gets_news_and_file_once_per_month(stack: Stack, tmp_path: Path) -> None:
+    await seed_history(stack.services.sessions, tmp_path)
+    stack.sandbox.add_user("boss", "王五")
+    assert await review_monthly.run(stack.services, NOW) == 1  # boss is the one manager; leads are not recipients
+    news = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "news" and m.touser == ["boss"])
+    article = news.payload["articles"][0]
+    assert article["title"] == "全厂 2026-11 月度复盘" and article["url"].endswith("/h5/review/2026-11")
+    assert "OEE" in article["description"]
+    file = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "file" and m.touser == ["boss"], timeout=15)
+    media = stack.sandbox.state.media[file.payload["media_id"]]
+    assert media.filename == "月度复盘-全厂-2026-11.xlsx"
+    book = load_workbook(io.BytesIO(media.data))
+    assert book["关键指标"]["A2"].value == "OEE" and isinstance(book["关键指标"]["C2"].value, float)
+    assert await review_monthly.run(stack.services, NOW) == 0
+    async with stack.services.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
