@@ -4,11 +4,11 @@ step every recipient's card (as the sandbox's phones show it) says what happened
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.equipment.cards import Notifier
 from bot.models import Line, OutboxMessage
@@ -246,6 +246,15 @@ async def test_cancelled_alert_says_the_machine_restarted_on_delivered_and_queue
                 OutboxMessage.idempotency_key == f"andon:{second.id}:L0"))
             return row is not None and row.attempts >= 1 and row.status == "pending" and row.response_code is None
     await eventually(second_card_tried)
+
+    async def long_backoff() -> bool:
+        """As after WeCom stayed busy for long: the sender is not resending the card while the clock moves below."""
+        async with stack.services.sessions.begin() as session:
+            done = await session.execute(update(OutboxMessage).where(
+                OutboxMessage.idempotency_key == f"andon:{second.id}:L0", OutboxMessage.status == "pending")
+                .values(next_attempt_at=clock() + timedelta(days=1)))
+        return done.rowcount == 1  # type: ignore[attr-defined]
+    await eventually(long_backoff)
 
     await sim.repair("L1-M1")
     await sim.repair("L1-M2")
