@@ -4,10 +4,9 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 from bot.settings import load_settings
-from opsbot.cli.reports import export_group
+from opsbot.cli.reports import export_group, export_window
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -62,13 +61,10 @@ async def run_export(args: argparse.Namespace) -> int:
     from bot.db import make_engine, make_session_factory
     from bot.patrols.export import export_names, export_rows, write
 
-    if args.end < args.start:
-        print("error: --to is before --from", file=sys.stderr)
+    window = export_window(args)
+    if window is None:
         return 2
-    settings = load_settings(args.config, needs={"database"})
-    out = Path(args.out)
-    fmt = args.format or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
-    start, end = settings.calendar.days_bounds(args.start, args.end)
+    settings, out, fmt, start, end = window
     names = export_names()
     engine = make_engine(settings.database.url)
     try:

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -30,18 +30,29 @@ def export_group(sub: argparse._SubParsersAction) -> argparse._SubParsersAction:
     return next(a for a in existing._actions if isinstance(a, argparse._SubParsersAction))
 
 
+def export_window(args: argparse.Namespace) -> tuple[Settings, Path, str, datetime, datetime] | None:
+    """What every dated export reads from its arguments: settings, file, format (from --format, else the
+    file's suffix) and the [start, end) of the plant-local days --from … --to; None (and one line) when --to
+    is before --from."""
+    if args.end < args.start:
+        print("error: --to is before --from", file=sys.stderr)
+        return None
+    settings = load_settings(args.config, needs={"database"})
+    out = Path(args.out)
+    fmt = args.format or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
+    start, end = settings.calendar.days_bounds(args.start, args.end)
+    return settings, out, fmt, start, end
+
+
 async def run_export(args: argparse.Namespace) -> int:
     from bot.db import make_engine, make_session_factory
     from bot.reports.export import export_names, table, write_csv, write_xlsx
     from bot.reports.queries import report_rows
 
-    if args.end < args.start:
-        print("error: --to is before --from", file=sys.stderr)
+    window = export_window(args)
+    if window is None:
         return 2
-    settings = load_settings(args.config, needs={"database"})
-    out = Path(args.out)
-    fmt = args.format or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
-    start, end = settings.calendar.days_bounds(args.start, args.end)
+    settings, out, fmt, start, end = window
     engine = make_engine(settings.database.url)
     try:
         async with make_session_factory(engine)() as session:
