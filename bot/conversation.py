@@ -20,8 +20,11 @@ async def live(session: AsyncSession, state: ConversationState | None,
 
 
 async def save_state(session: AsyncSession, user_id: int, name: str, data: dict[str, Any], now: datetime,
-                     ttl_s: float) -> ConversationState:
-    state = await session.get(ConversationState, user_id)
+                     ttl_s: float, *, known: ConversationState | None = None,
+                     looked_up: bool = False) -> ConversationState:
+    """`looked_up`: the caller read the user's state in this transaction already (`known`, None for none), so
+    no SELECT is spent asking again (a scan report is a handful of statements; this was one of them)."""
+    state = known if looked_up else await session.get(ConversationState, user_id)
     expires_at = now + timedelta(seconds=ttl_s)
     if state is None:
         state = ConversationState(user_id=user_id, name=name, data=data, expires_at=expires_at,
@@ -34,3 +37,6 @@ async def save_state(session: AsyncSession, user_id: int, name: str, data: dict[
 
 async def clear_state(session: AsyncSession, user_id: int) -> None:
     await session.execute(delete(ConversationState).where(ConversationState.user_id == user_id))
+    loaded = session.identity_map.get(session.sync_session.identity_key(ConversationState, user_id))
+    if loaded is not None:  # the row is gone: a later save in this transaction inserts a new one
+        session.expunge(loaded)

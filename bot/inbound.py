@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import cards, conversation, outbox
 from bot.context import Context, Reply, Services
-from bot.db import GROUP_COMMIT
+from bot.db import BATCH_LOCK_TIMEOUT_MS
 from bot.errors import report_error
 from bot.models import ConversationState, InboundEvent, User
 from bot.outbox.ordering import WAIT_AT_MOST, replies_held
@@ -117,8 +117,9 @@ class InboundProcessor:
         if len(batch) > 1:
             try:
                 async with self.services.sessions() as session:
-                    session.info[GROUP_COMMIT] = True
                     async with session.begin():
+                        if session.bind.dialect.name == "postgresql":  # see bot.db.lock_row
+                            await session.execute(text(f"SET LOCAL lock_timeout = {BATCH_LOCK_TIMEOUT_MS}"))
                         outcomes = [await self._process(session, i.inbound, i.deadline) for i in batch]
                         await _record(session, outcomes)
                     outbox.notify_if_enqueued(session, self.services.outbox_wakeup)

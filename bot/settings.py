@@ -144,6 +144,8 @@ class DemoSettings:
 @dataclass
 class OutboxSettings:
     poll_interval_s: float = 0.5
+    # A woken sender waits this long for the burst to gather: one claim, quota count and wake-up for many rows.
+    coalesce_s: float = 0.05
     batch_size: int = 50
     max_attempts: int = 8
     lease_s: float = 60.0
@@ -199,6 +201,8 @@ FEATURE_SETTINGS = {
     "issues": "bot.issues.settings:IssuesSettings",
     "patrols": "bot.patrols.settings:PatrolsSettings",
     "review": "bot.review.settings:ReviewSettings",
+    "leases": "bot.equipment.leases:LeaseSettings",  # replicas: collector leases (docs/deployment.md)
+    "metrics": "bot.metrics:MetricsSettings",  # /metrics listener or token (docs/deployment.md)
 }
 FEATURE_SECTIONS = set(FEATURE_SETTINGS)
 

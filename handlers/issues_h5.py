@@ -17,7 +17,7 @@ from bot.issues import IssueRefused, IssueService, service_for
 from bot.issues.assignment import owner_candidates
 from bot.issues.cards import actions_for
 from bot.issues.digest import build_digest, reported_week, week_of
-from bot.issues.listing import PAGE_SIZE, SORTS, STATUS_GROUPS, IssueFilter, list_page
+from bot.issues.listing import PAGE_SIZE, SORTS, STATUS_GROUPS, IssueFilter, list_items, list_page
 from bot.issues.numbering import parse_number
 from bot.issues.photos import image_type
 from bot.issues.settings import PRIORITIES, IssuesSettings
@@ -80,7 +80,9 @@ async def issue_list(ctx: H5Context) -> web.StreamResponse:
     owners = await users_with_roles(ctx.session, settings.owner_roles)
     lines = list(await ctx.session.scalars(select(Line).order_by(Line.code)))
     kept = {k: v for k, v in query.items() if k != "page" and v}
-    return ctx.page(LIST, p=page, f=filters, owners=owners, lines=lines, categories=settings.categories,
+    labels = ctx.services.templates.env.get_template("issues/macros.j2").module
+    items = list_items(page.rows, today(ctx), labels.STATUS, labels.PRIORITY)  # type: ignore[attr-defined]
+    return ctx.page(LIST, p=page, items=items, f=filters, owners=owners, lines=lines, categories=settings.categories,
                     today=today(ctx), sorts=list(SORTS), groups=STATUS_GROUPS,
                     link=lambda n: "/h5/issues?" + urlencode({**kept, "page": n}))
 

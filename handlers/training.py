@@ -1,12 +1,13 @@
-"""培训 in chat: `培训` (my items and status), `培训情况 [产线]` for team leads, a scanned training QR (a link
-that counts as a station scan), the trial card's 有用 / 需改进 (+ a comment) and 发布. The player and its
-heartbeats are H5 pages: handlers/training_h5.py."""
+"""培训 in chat: `培训` (my items and status), `看视频 序号` (the clip as a WeCom video message, when it fits),
+`培训情况 [产线]` for team leads, a scanned training QR (a link that counts as a station scan), the trial card's
+有用 / 需改进 (+ a comment) and 发布. The player and its heartbeats are H5 pages: handlers/training_h5.py."""
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from bot.context import Context, Reply
 from bot.models import Line
+from bot.parsing import NumberRefused, is_ascii_int, parse_int
 from bot.people import holds
 from bot.router import Router
 from bot.training.catalog import Catalog, load_catalog
@@ -14,6 +15,7 @@ from bot.training.figures import matrix, tallies
 from bot.training.service import TrainingService
 from bot.training.settings import TrainingSettings
 from bot.training.trial import Trials
+from bot.training.video_message import MB, queue_video, why_not_sendable
 
 router = Router("training")
 COMMENT_STATE = "training.comment"  # after 需改进: {"code", "version"}
@@ -38,7 +40,34 @@ def trials(ctx: Context) -> Trials:
 @router.command("培训", "学习")
 async def my_training(ctx: Context) -> Reply:
     items = await TrainingService(ctx.session, settings_of(ctx), ctx.now, catalog_of(ctx)).my_items(ctx.user)
-    return ctx.reply("training/mine.txt.j2", items=items, base=ctx.settings.server.base_url)
+    sendable = {s.item.code for s in items if why_not_sendable(s.item, settings_of(ctx)) is None}
+    return ctx.reply("training/mine.txt.j2", items=items, base=ctx.settings.server.base_url, sendable=sendable)
+
+
+@router.command("看视频")
+async def send_video(ctx: Context) -> Reply:
+    """`看视频 2` (the number in my `培训` list) or `看视频 SAFE-01`: the clip in chat; watching still counts only on
+    the page, so the reply links it. Too big (over 10 MB) or external: the page only."""
+    wanted = ctx.args.strip()
+    if not wanted:
+        return ctx.reply("training/video_reply.txt.j2", outcome="usage")
+    settings = settings_of(ctx)
+    items = [s.item for s in await TrainingService(ctx.session, settings, ctx.now, catalog_of(ctx)).my_items(ctx.user)]
+    if is_ascii_int(wanted):
+        try:
+            item = items[parse_int(wanted, low=1, high=max(1, len(items)), what="序号") - 1] if items else None
+        except NumberRefused as exc:
+            return Reply(text=exc.message(ctx.services.templates))
+    else:
+        item = next((i for i in items if i.code.lower() == wanted.lower()), None)
+    if item is None:
+        return ctx.reply("training/video_reply.txt.j2", outcome="unknown")
+    url = f"{ctx.settings.server.base_url}/h5/training/{item.code}?from=chat"
+    reason = why_not_sendable(item, settings)
+    if reason is None:
+        queue_video(ctx.session, item, ctx.user.wecom_userid, ctx.services.templates, ctx.now)
+    return ctx.reply("training/video_reply.txt.j2", outcome=reason or "sent", item=item, url=url,
+                     max_mb=f"{settings.video_message_max_mb:g}", size_mb=f"{item.video_bytes / MB:.1f}")
 
 
 @router.command("培训情况", roles=LEAD_ROLES)

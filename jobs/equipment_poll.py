@@ -20,10 +20,10 @@ async def run(services: Services, now: datetime) -> None:
     runtime = services.equipment
     if runtime is None:
         runtime = EquipmentRuntime(services.sessions, settings, Notifier(services.templates, settings),
-                                   services.clock, services.outbox_wakeup)
+                                   services.clock, services.outbox_wakeup, leases=services.settings.feature("leases"))
         services.equipment = runtime
     await runtime.start()
 
 
-# Not a singleton: every firing of every replica only makes sure its own tasks run (disable it on all but one).
+# Not a singleton: every replica keeps its runtime going; the collector leases decide who reads which endpoint.
 job = Job("equipment_poll", run, interval_s=5, singleton=False)

@@ -14,4 +14,4 @@ async def run(services: Services, now: datetime) -> Digest | None:
     return await send_digest(services, now)
 
 
-job = Job("issues_digest", run, cron="0 9 * * 1")
+job = Job("issues_digest", run, cron="0 9 * * 1", catch_up_s=8 * 3600)  # a digest is still news that day

@@ -12,4 +12,4 @@ async def run(services: Services, now: datetime) -> Reminded:
     return await remind_and_escalate(services, now)
 
 
-job = Job("issues_reminders", run, cron="30 8 * * *")
+job = Job("issues_reminders", run, cron="30 8 * * *", catch_up_s=4 * 3600)  # useful that morning

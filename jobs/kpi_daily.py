@@ -18,4 +18,4 @@ async def run(services: Services, now: datetime) -> None:
     outbox.notify_if_enqueued(session, services.outbox_wakeup)
 
 
-job = Job("kpi_daily", run, cron="30 8 * * *")
+job = Job("kpi_daily", run, cron="30 8 * * *", catch_up_s=8 * 3600)  # yesterday's figures, that day

@@ -19,4 +19,4 @@ async def run(services: Services, now: datetime) -> int:
     return sent
 
 
-job = Job("review_monthly", run, cron="0 9 1 * *")
+job = Job("review_monthly", run, cron="0 9 1 * *", catch_up_s=3 * 86400)  # the month's review, days late

@@ -36,4 +36,4 @@ async def run(services: Services, now: datetime) -> int:
     return sent
 
 
-job = Job("training_leaderboard", run, cron="0 8 * * 1")
+job = Job("training_leaderboard", run, cron="0 8 * * 1", catch_up_s=8 * 3600)  # that Monday

@@ -14,6 +14,7 @@ from datetime import datetime
 import aiohttp
 from aiohttp import web
 
+from bot import metrics
 from bot.context import Services
 from bot.db import make_engine, make_session_factory, utcnow
 from bot.inbound import InboundProcessor
@@ -26,8 +27,10 @@ from bot.router import SCAN_PAGE_PREFIX, Dispatcher, Router
 from bot.settings import Settings
 from bot.templates import Templates
 from bot.token_store import DatabaseTokenStore
+from bot.training.video_message import producers as training_video_producers
 from bot.web.callback import CallbackView
 from bot.web.h5 import H5Gate
+from bot.web.health import healthz, metrics_app, metrics_page, readyz
 from bot.web.keys import SERVICES
 from bot.web.landing import landing_page
 from bot.web.malformed import quiet_malformed_requests
@@ -82,6 +85,11 @@ def create_app(settings: Settings, *, routers: list[Router] | None = None,
             app.router.add_route(route.method, route.path, gate.wrap(route))
     app.router.add_get("/", landing_page(services))
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz(services))
+    if settings.feature("metrics").token:  # else /metrics is only on its own listener, if one is configured
+        app.router.add_get("/metrics", metrics_page(services, settings.feature("metrics").token))
+    if settings.feature("metrics").port:
+        app.cleanup_ctx.append(_metrics_listener)
     app.on_startup.append(_report_content_problems)
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(_wecom_client)
@@ -90,10 +98,6 @@ def create_app(settings: Settings, *, routers: list[Router] | None = None,
     if run_scheduler:
         app.cleanup_ctx.append(_scheduler)
     return app
-
-
-async def healthz(request: web.Request) -> web.Response:
-    return web.json_response({"ok": True})
 
 
 async def _report_content_problems(app: web.Application) -> None:
@@ -123,9 +127,10 @@ async def _wecom_client(app: web.Application) -> AsyncIterator[None]:
         services.client = WeComClient(
             http, corp_id=wecom.corp_id, secret=wecom.secret, agent_id=wecom.agent_id,
             api_base=wecom.api_base, oauth_base=wecom.oauth_base,
-            token_store=DatabaseTokenStore(services.sessions),
+            token_store=DatabaseTokenStore(services.sessions, on_fetch=metrics.token_fetched),
             limiter=SendLimiter(per_member_per_minute=services.settings.outbox.per_member_per_minute,
-                                requests_per_second=services.settings.outbox.requests_per_second))
+                                requests_per_second=services.settings.outbox.requests_per_second),
+            on_error=metrics.wecom_error)
         yield
 
 
@@ -137,7 +142,8 @@ async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:
                           services.outbox_wakeup, services.clock, producers={KPI_CHART: chart_producer(
                               services.sessions, services.settings, services.templates.content_dir),
                               **issue_digest_producers(services.sessions, services.settings),
-                              **review_producers(services.sessions, services.settings)})
+                              **review_producers(services.sessions, services.settings),
+                              **training_video_producers(services.settings)})
     app[SENDER] = sender
     stop = asyncio.Event()
     task = asyncio.create_task(sender.run(stop), name="outbox-sender")
@@ -145,6 +151,18 @@ async def _outbox_sender(app: web.Application) -> AsyncIterator[None]:
     stop.set()
     with contextlib.suppress(asyncio.CancelledError):
         await asyncio.wait_for(task, timeout=10)
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """/metrics on `[metrics] host:port`, apart from the public port the proxy forwards."""
+    services = app[SERVICES]
+    config = services.settings.feature("metrics")
+    runner = web.AppRunner(metrics_app(services), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, config.host, config.port).start()
+    log.info("metrics on http://%s:%d/metrics", config.host, config.port)
+    yield
+    await runner.cleanup()
 
 
 async def _scheduler(app: web.Application) -> AsyncIterator[None]:

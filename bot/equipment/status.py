@@ -1,5 +1,5 @@
-"""Each machine's current state and since when, with its active alert; one machine's view for its label (with
-today's figures); and the interval export rows."""
+"""Each machine's current state and since when, with its active alert; who collects each endpoint; one machine's
+view for its label (with today's figures); and the interval export rows."""
 from __future__ import annotations
 
 import tomllib
@@ -16,6 +16,7 @@ from bot.kpi.figures import to_json_records
 from bot.kpi.service import kpis_from_db
 from bot.models import Line, Machine, User
 from bot.models.equipment import DowntimeAlert, MachineState
+from bot.models.replicas import CollectorLease
 from bot.settings import Settings
 
 ACTIVE = ("open", "acknowledged")
@@ -69,6 +70,28 @@ async def machine_status(session: AsyncSession, line_code: str | None = None,
                               alert.status if alert else None, taker.name or taker.wecom_userid if taker else "",
                               taker.wecom_userid if taker else "", alert.id if alert else None,
                               alert.source if alert else None))
+    return rows
+
+
+@dataclass(frozen=True)
+class EndpointOwner:
+    """Which replica collects an endpoint; `valid` is False once its lease ran out (its owner stopped renewing)."""
+
+    endpoint: str
+    owner: str | None
+    token: int | None
+    renewed_at: datetime | None
+    valid: bool
+
+
+async def endpoint_owners(session: AsyncSession, endpoints: list[str], now: datetime) -> list[EndpointOwner]:
+    """Configured endpoints with their lease (a configured endpoint never leased has no owner)."""
+    leases = {r.endpoint: r for r in await session.scalars(select(CollectorLease))}
+    rows = []
+    for name in endpoints:
+        lease = leases.get(name)
+        rows.append(EndpointOwner(name, lease.owner if lease else None, lease.token if lease else None,
+                                  lease.renewed_at if lease else None, bool(lease and lease.expires_at > now)))
     return rows
 
 

@@ -71,6 +71,30 @@ class ListRow:
         return (today - issue.due_on).days
 
 
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    """One row as the list page shows it, in plain strings: a template reading 50 ORM rows attribute by attribute,
+    with a call per label and date, was half of the page's time."""
+
+    number: str
+    category: str
+    priority: str
+    status: str
+    title: str
+    owner: str
+    line: str
+    due: str  # MM-DD, "" when not set
+    late: int  # days overdue, 0 when not
+
+
+def list_items(rows: list[ListRow], today: date, status_names: dict[str, str],
+               priority_names: dict[str, str]) -> list[ListItem]:
+    return [ListItem(r.issue.number, r.issue.category, priority_names.get(r.issue.priority, r.issue.priority),
+                     status_names.get(r.issue.status, r.issue.status), r.issue.title, r.owner, r.line,
+                     r.issue.due_on.strftime("%m-%d") if r.issue.due_on else "", r.overdue_days(today))
+            for r in rows]
+
+
 @dataclass(frozen=True)
 class Page:
     rows: list[ListRow]

@@ -56,6 +56,10 @@ class Issue(Base):
         Index("ix_issues_line_status", "line_id", "status", "due_on"),
         Index("ix_issues_category_status", "category", "status", "due_on"),
         Index("ix_issues_closed_at", "closed_at"),  # the digest's closed-this-week
+        # The list's other sorts: newest/oldest and recently updated within a status, and all statuses by due day.
+        Index("ix_issues_status_created", "status", "created_at"),
+        Index("ix_issues_status_updated", "status", "updated_at"),
+        Index("ix_issues_due", "due_on", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(16), unique=True)  # Q-2026-0012

@@ -89,15 +89,32 @@ class MemberQuota:
             for member in set(message):
                 added[member] += 1
             results.append(None)
+        counting = {member: n for member, n in added.items() if n}
+        fresh = {m: n for m, n in counting.items() if not any(start == current for start, _ in buckets[m])}
+        opened = await self._open_buckets(session, current, fresh)
         lost = set()
-        for member, n in added.items():
-            if n and await self._increment_by(session, member, current, n, cap[member]) is None:
+        for member, n in counting.items():
+            if member in opened:
+                continue
+            if await self._increment_by(session, member, current, n, cap[member]) is None:
                 lost.add(member)  # another replica counted this member meanwhile
         if lost:
             later = current + timedelta(seconds=BUCKET_S)
             results = [later if result is None and lost & set(message) else result
                        for message, result in zip(messages, results, strict=True)]
         return results
+
+    async def _open_buckets(self, session: AsyncSession, current: datetime, counts: dict[str, int]) -> set[str]:
+        """Members whose current bucket did not exist yet, counted in one multi-row insert (a burst reaches many
+        members once each); a bucket another replica opened meanwhile is left to the guarded upsert."""
+        if not counts:
+            return set()
+        dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+        statement: Any = dialect.insert(SendQuota).values(
+            [{"member": m, "window_start": current, "count": n} for m, n in counts.items()])
+        statement = statement.on_conflict_do_nothing(index_elements=["member", "window_start"]).returning(
+            SendQuota.member)
+        return set((await session.execute(statement)).scalars())
 
     async def _increment_by(self, session: AsyncSession, member: str, current: datetime, n: int,
                             cap: int) -> int | None:

@@ -5,7 +5,8 @@ import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import lock_row
@@ -157,13 +158,13 @@ class ReportService:
                 raise ReportRefused("no_approver", **details)
             status = ReportStatus.PENDING
         shift = self.calendar.shift_at(self.now)
-        report = WorkReport(
+        report = await self._insert_once(dict(
             operation_id=operation_id, work_order_id=view.work_order_id, machine_id=view.machine_id,
             line_id=view.line_id,
             user_id=user.id, good=good, scrap=scrap, reason_code=reason_code, shift_day=shift.day,
             shift_code=shift.code, source=source, status=status, idempotency_key=idempotency_key,
-            created_at=self.now, updated_at=self.now)
-        if not await self._insert_once(report):
+            created_at=self.now, updated_at=self.now))
+        if report is None:
             return await self.result(await self._by_key(idempotency_key), duplicate=True)
         change_id = None
         if status == ReportStatus.PENDING:
@@ -179,20 +180,14 @@ class ReportService:
     async def _by_key(self, idempotency_key: str) -> WorkReport | None:
         return await self.session.scalar(select(WorkReport).where(WorkReport.idempotency_key == idempotency_key))
 
-    async def _insert_once(self, report: WorkReport) -> bool:
-        """False when a concurrent transaction committed the same key first. SQLite writers are serialised
-        already (and its driver's SAVEPOINT would end the outer transaction), so only others use one."""
-        if self.session.get_bind().dialect.name == "sqlite":
-            self.session.add(report)
-            await self.session.flush()
-            return True
-        try:
-            async with self.session.begin_nested():
-                self.session.add(report)
-                await self.session.flush()
-        except IntegrityError:
-            return False
-        return True
+    async def _insert_once(self, values: dict[str, object]) -> WorkReport | None:
+        """None when a concurrent transaction committed the same key first: one statement, no savepoint (a
+        savepoint is two more round trips per report on PostgreSQL, and SQLite's driver would end the outer
+        transaction with one)."""
+        insert = sqlite_insert if self.session.get_bind().dialect.name == "sqlite" else postgresql_insert
+        statement = insert(WorkReport).values(**values).on_conflict_do_nothing(
+            index_elements=["idempotency_key"]).returning(WorkReport)
+        return await self.session.scalar(statement)
 
     async def result(self, report: WorkReport, *, duplicate: bool = False, change_id: int | None = None,
                      approvers: list[str] | None = None, reporter: User | None = None,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -87,31 +88,52 @@ async def training(session: AsyncSession, settings: Settings, line_code: str | N
     return tallies(await matrix(session, catalog, config, line_code), "role")
 
 
-async def adoption(session: AsyncSession, start: datetime, end: datetime, *, line_id: int | None) -> Adoption:
-    """Reports confirmed in the month (attributed to machines as the KPI engine does), by source; members who
-    reported, by role; corrections and rejected changes asked for on those reports."""
+def _scoped(query: Any, start: datetime, end: datetime, line_id: int | None) -> Any:
+    """Confirmed reports created in [start, end), attributed to machines as the KPI engine does (joins, no IN
+    over a subquery: at a million reports that was the review's slowest query)."""
     machine_id = func.coalesce(WorkReport.machine_id, Operation.machine_id)
-    scoped = (select(WorkReport.id).join(Operation, WorkReport.operation_id == Operation.id)
-              .join(Machine, Machine.id == machine_id)
-              .where(WorkReport.status == ReportStatus.CONFIRMED.value, WorkReport.created_at >= start,
-                     WorkReport.created_at < end))
-    if line_id is not None:
-        scoped = scoped.where(Machine.line_id == line_id)
-    ids = scoped.subquery()
+    query = (query.join(Operation, WorkReport.operation_id == Operation.id).join(Machine, Machine.id == machine_id)
+             .where(WorkReport.status == ReportStatus.CONFIRMED.value, WorkReport.created_at >= start,
+                    WorkReport.created_at < end))
+    return query.where(Machine.line_id == line_id) if line_id is not None else query
+
+
+async def adoption(session: AsyncSession, start: datetime, end: datetime, *, line_id: int | None,
+                   details: pd.DataFrame | None = None) -> Adoption:
+    """Reports confirmed in the month (attributed to machines as the KPI engine does), by source; members who
+    reported, by role; corrections and rejected changes asked for on those reports. `details`: those reports
+    already loaded (id, source, user_id; bot/review/frames.py), so they are not read a second time."""
     result = Adoption()
-    rows = await session.execute(select(WorkReport.source, func.count()).where(WorkReport.id.in_(select(ids.c.id)))
-                                 .group_by(WorkReport.source))
-    result.by_source = {source: int(n) for source, n in rows}
+    reporters: set[int] = set()
+    if details is not None:
+        result.by_source = {str(s): int(n) for s, n in details["source"].value_counts().items()}
+        reporters = {int(u) for u in details["user_id"].unique()}
+    else:
+        rows = await session.execute(_scoped(select(WorkReport.source, WorkReport.user_id, func.count())
+                                             .select_from(WorkReport), start, end, line_id)
+                                     .group_by(WorkReport.source, WorkReport.user_id))
+        for source, user_id, n in rows:
+            result.by_source[source] = result.by_source.get(source, 0) + int(n)
+            reporters.add(user_id)
     result.reports = sum(result.by_source.values())
-    users = await session.scalars(select(User).where(User.id.in_(
-        select(WorkReport.user_id).where(WorkReport.id.in_(select(ids.c.id))))))
-    for user in users:
+    for user in await session.scalars(select(User).where(User.id.in_(reporters))) if reporters else []:
         for role in user.roles or ["-"]:
             result.active_by_role[role] = result.active_by_role.get(role, 0) + 1
-    changes = await session.execute(
+    if details is not None:  # the month's change requests (few), kept when their report is one of those loaded
+        ids = set(details["id"].tolist())
+        rows = await session.execute(
+            select(ReportChange.report_id, ReportChange.kind, ReportChange.status)
+            .join(WorkReport, ReportChange.report_id == WorkReport.id)
+            .where(WorkReport.created_at >= start, WorkReport.created_at < end))
+        for report_id, kind, status in rows:
+            if report_id in ids:
+                result.corrections += kind == ChangeKind.CORRECTION.value
+                result.rejections += status == ChangeStatus.REJECTED.value
+        return result
+    changes = await session.execute(_scoped(
         select(_sum(ReportChange.kind == ChangeKind.CORRECTION.value),
                _sum(ReportChange.status == ChangeStatus.REJECTED.value))
-        .where(ReportChange.report_id.in_(select(ids.c.id))))
+        .select_from(ReportChange).join(WorkReport, ReportChange.report_id == WorkReport.id), start, end, line_id))
     corrections, rejections = changes.one()
     result.corrections, result.rejections = int(corrections), int(rejections)
     return result

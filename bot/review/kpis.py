@@ -89,15 +89,5 @@ async def record_for(session: AsyncSession, settings: Settings, scope: Scope, wi
     return rows[0] if rows and has_data(rows[0]) else None
 
 
-async def machine_rows(session: AsyncSession, settings: Settings, scope: Scope, window: Window,
-                       now: datetime, limit: int) -> list[dict[str, Any]]:
-    """The worst machines of the scope by OEE (machines without an OEE are left out, not ranked as zero)."""
-    frame = await kpis_from_db(session, settings, start=window.start, end=window.end, by="machine", now=now)
-    if scope.kind == "line":
-        frame = frame[frame["line"] == scope.code]
-    frame = frame[frame["oee"].notna()].sort_values(["oee", "machine"]).head(limit)
-    return to_json_records(frame)
-
-
 def micro_stop_threshold(settings: Settings) -> float:
     return float(kpi_settings(settings).micro_stop_threshold_s)

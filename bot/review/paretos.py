@@ -1,8 +1,8 @@
 """Downtime Pareto (reason × minutes) and scrap Pareto (reason × pieces) of a scope and month.
 
-Downtime counts the down intervals overlapping the month, clipped to it (an open interval ends now), like the
-KPI engine's down time; intervals shorter than the micro-stop threshold are speed losses there, so they are
-left out here too. Scrap counts confirmed reports created in the month, as the KPI engine does."""
+Downtime minutes come from the month's loaded KPI inputs (bot/review/month.py: the down intervals overlapping
+the month, clipped to it, micro-stops left out, as in the engine). Scrap counts confirmed reports created in
+the month, as the KPI engine does."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Machine, Operation
-from bot.models.equipment import DowntimeReason, MachineState
+from bot.models.equipment import DowntimeReason
 from bot.models.reports import ReportStatus, WorkReport
 
 NO_REASON = ""
@@ -41,26 +41,6 @@ def bars(totals: dict[str, float], names: dict[str, str], top: int, unnamed: str
         out.append(Bar(code, names.get(code) or (code or unnamed), value, value / whole if whole else 0.0,
                        running / whole if whole else 0.0))
     return out
-
-
-async def downtime_minutes(session: AsyncSession, start: datetime, end: datetime, now: datetime, *,
-                           line_id: int | None, micro_stop_s: float) -> dict[str, float]:
-    query = (select(MachineState.reason_code, MachineState.start_at, MachineState.end_at)
-             .join(Machine, Machine.id == MachineState.machine_id)
-             .where(MachineState.state == "down", MachineState.start_at < end,
-                    (MachineState.end_at.is_(None)) | (MachineState.end_at > start)))
-    if line_id is not None:
-        query = query.where(Machine.line_id == line_id)
-    totals: dict[str, float] = {}
-    limit = min(end, now)
-    for reason, began, ended in await session.execute(query):
-        began, ended = _aware(began), _aware(ended) if ended is not None else now
-        if (ended - began).total_seconds() < micro_stop_s:
-            continue
-        seconds = (min(ended, limit) - max(began, start)).total_seconds()
-        if seconds > 0:
-            totals[reason or NO_REASON] = totals.get(reason or NO_REASON, 0.0) + seconds / 60
-    return totals
 
 
 async def downtime_names(session: AsyncSession) -> dict[str, str]:

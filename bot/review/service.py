@@ -7,16 +7,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.kpi.data import KpiFrames
 from bot.kpi.scopes import Scope
 from bot.models import Line
 from bot.patrols.figures import Figures as PatrolFigures
-from bot.review import activity, paretos
-from bot.review.kpis import KpiLine, Window, compare, machine_rows, micro_stop_threshold, record_for
+from bot.review import activity, month, paretos
+from bot.review.definitions import DefinitionNote, definition_notes
+from bot.review.kpis import KpiLine, Window, compare, micro_stop_threshold, record_for
 from bot.review.paretos import Bar
 from bot.review.settings import ReviewSettings
+from bot.review.trend import TrendPoint, monthly_trend, quiet_months
 from bot.settings import Settings
 from bot.training.figures import Tally
 
@@ -39,6 +43,8 @@ class Review:
     adoption: activity.Adoption
     micro_stop_s: float
     complete: bool  # False while the month is still running
+    trend: list[TrendPoint] = field(default_factory=list)
+    definition_notes: dict[str, list[DefinitionNote]] = field(default_factory=dict)  # kpi → footnotes
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -85,30 +91,64 @@ async def line_id_of(session: AsyncSession, scope: Scope) -> int | None:
     return await session.scalar(select(Line.id).where(Line.code == scope.code))
 
 
+def downtime_bars(settings: Settings, frames: KpiFrames | None, window: Window, now: datetime, scope: Scope,
+                  reason_names: dict[str, str]) -> list[Bar]:
+    if frames is None:
+        return []
+    config: ReviewSettings = settings.feature("review")
+    minutes = month.downtime_minutes(frames, window, now, line=scope.code if scope.kind == "line" else None,
+                                     micro_stop_s=micro_stop_threshold(settings))
+    names = {r.code: r.name for r in settings.feature("equipment").reasons}  # the configured reasons, then the table
+    return paretos.bars(minutes, names | reason_names, config.top, "未填写原因")
+
+
+async def scrap_bars(session: AsyncSession, settings: Settings, window: Window, line_id: int | None,
+                     details: pd.DataFrame | None = None) -> list[Bar]:
+    """From the loaded reports when there are (SQLite), else one SQL aggregate; the same pieces either way."""
+    config: ReviewSettings = settings.feature("review")
+    names = {r.code: r.name for r in settings.feature("reports").scrap_reasons}
+    pieces = (month.scrap_pieces(details) if details is not None
+              else await paretos.scrap_pieces(session, window.start, window.end, line_id=line_id))
+    return paretos.bars(pieces, names, config.top, "未填写原因")
+
+
 async def build_review(session: AsyncSession, settings: Settings, scope: Scope, first: date,
                        now: datetime) -> Review:
+    """The month's inputs are loaded once (record, machines, Pareto); every other column and trend month is its
+    own engine call, as `kpis_from_db` would make it."""
     config: ReviewSettings = settings.feature("review")
     windows = windows_for(settings, config, first)
-    records = {name: (await record_for(session, settings, scope, w, now) if w else None)
-               for name, w in windows.items()}
     this = windows["this"]
     assert this is not None
+    inputs = await load_month(session, settings, this, now)
+    frames = inputs.frames if inputs else None
+    details = inputs.line_reports(scope.code if scope.kind == "line" else None) if inputs else None
+    records: dict[str, dict[str, Any] | None] = {
+        "this": month.record(frames, settings, scope, this) if frames else None}
+    trend = await monthly_trend(session, settings, scope, first, now, known={first: records["this"]})
+    records["last"] = trend[-2].record
+    quiet = await quiet_months(session)
+    for name in ("last_year", "baseline"):
+        window = windows[name]
+        records[name] = (await record_for(session, settings, scope, window, now)
+                         if window and not await quiet(window.start, window.end) else None)
     line_id = await line_id_of(session, scope)
-    micro = micro_stop_threshold(settings)
-    downtime = paretos.bars(await paretos.downtime_minutes(session, this.start, this.end, now, line_id=line_id,
-                                                           micro_stop_s=micro),
-                            await paretos.downtime_names(session), config.top, "未填写原因")
-    scrap_names = {r.code: r.name for r in settings.feature("reports").scrap_reasons}
-    scrap = paretos.bars(await paretos.scrap_pieces(session, this.start, this.end, line_id=line_id),
-                         scrap_names, config.top, "未填写原因")
     after = this.last + timedelta(days=1)
-    review = Review(
+    return Review(
         scope=scope, month=first, windows=windows, records=records, kpis=compare(records, config),
-        downtime=downtime, scrap=scrap,
-        worst_machines=await machine_rows(session, settings, scope, this, now, config.worst_machines),
+        downtime=downtime_bars(settings, frames, this, now, scope, await paretos.downtime_names(session)),
+        scrap=await scrap_bars(session, settings, this, line_id, details),
+        worst_machines=month.worst_machines(frames, settings, scope, this, config.worst_machines) if frames else [],
         issues=await activity.issue_counts(session, this.start, this.end, after, line_id=line_id),
         patrols=await activity.patrols(session, this.start, this.end, line_id=line_id),
         training=await activity.training(session, settings, scope.code if scope.kind == "line" else None),
-        adoption=await activity.adoption(session, this.start, this.end, line_id=line_id),
-        micro_stop_s=micro, complete=now >= this.end)
-    return review
+        adoption=await activity.adoption(session, this.start, this.end, line_id=line_id, details=details),
+        micro_stop_s=micro_stop_threshold(settings), complete=now >= this.end, trend=trend,
+        definition_notes=definition_notes(config.definition_changes, windows,
+                                          {name for name, rec in records.items() if rec is not None}))
+
+
+async def load_month(session: AsyncSession, settings: Settings, window: Window,
+                     now: datetime) -> month.MonthInputs | None:
+    """The window's KPI inputs; None for a month that has not begun."""
+    return None if window.start >= now else await month.load(session, settings, window, now)

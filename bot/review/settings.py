@@ -21,6 +21,38 @@ def _default_targets() -> list[ReviewTarget]:
 
 
 @dataclass
+class RecognitionSettings:
+    """月度之星: who may win what, by the formula in docs/review.md (weights sum to 1)."""
+
+    enabled: bool = True
+    timely_minutes: int = 30  # a report within this long after its shift's end is on time
+    min_reports: int = 20  # fewer confirmed reports in the month: not a data-entry candidate
+    min_rounds: int = 4  # fewer patrol rounds assigned: not a patrol candidate
+    min_issues: int = 2  # fewer issues closed as owner: not an issue candidate
+    candidates: int = 3  # per award, one confirm button each
+    weight_timely: float = 0.4
+    weight_correct: float = 0.4
+    weight_complete: float = 0.2
+
+
+@dataclass
+class DefinitionChange:
+    """A KPI whose definition changed on `date` (e.g. the micro-stop threshold): comparisons across it are footnoted."""
+
+    date: str = ""  # plant-local day the new definition took effect, 2026-10-15
+    kpi: str = ""  # one of REVIEW_KPIS, or "*" for all of them
+    text: str = ""  # what changed, as the footnote says it (Chinese)
+
+
+@dataclass
+class ReviewRobot:
+    """A line's group robot that hears the month's winners (empty list: the [[equipment.lines]] webhook keys)."""
+
+    line: str = ""
+    webhook_key: str = ""
+
+
+@dataclass
 class ReviewSettings:
     # The as-is before rollout, plant-local days, both inclusive; empty: no baseline column.
     baseline_start: str = ""
@@ -30,6 +62,9 @@ class ReviewSettings:
     viewer_roles: list[str] = field(default_factory=lambda: ["team_lead", "manager", "pm"])
     top: int = 10  # Pareto bars
     worst_machines: int = 5
+    recognition: RecognitionSettings = field(default_factory=RecognitionSettings)
+    robots: list[ReviewRobot] = field(default_factory=list)
+    definition_changes: list[DefinitionChange] = field(default_factory=list)
 
     @property
     def baseline(self) -> tuple[date, date] | None:
@@ -56,6 +91,20 @@ class ReviewSettings:
                 problems.append(f"targets[{i}].kpi: one of {', '.join(REVIEW_KPIS)}, got {target.kpi!r}")
             if target.value < 0:
                 problems.append(f"targets[{i}].value: must not be negative")
+        for i, changed in enumerate(self.definition_changes):
+            try:
+                date.fromisoformat(changed.date)
+            except ValueError:
+                problems.append(f"definition_changes[{i}].date: a day like 2026-10-15, got {changed.date!r}")
+            if changed.kpi != "*" and changed.kpi not in REVIEW_KPIS:
+                problems.append(f"definition_changes[{i}].kpi: one of {', '.join(REVIEW_KPIS)} or *")
+            if not changed.text:
+                problems.append(f"definition_changes[{i}].text: say what changed")
+        rec = self.recognition
+        if abs(rec.weight_timely + rec.weight_correct + rec.weight_complete - 1) > 1e-9:
+            problems.append("recognition: weight_timely + weight_correct + weight_complete must be 1")
+        if not 1 <= rec.candidates <= 5:
+            problems.append("recognition.candidates: 1 to 5 (one button each)")
         if self.top < 1 or self.worst_machines < 0:
             problems.append("top: at least 1; worst_machines: not negative")
         return problems

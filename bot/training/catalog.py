@@ -4,6 +4,7 @@ Loading never raises for content: every problem is one readable line (`opsbot tr
 app logs them at start), and an item whose video is missing or broken stays listed but cannot be played."""
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,7 @@ class Catalog:
     items: dict[str, Item] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     media_dir: Path = Path(".")
+    root: Path = Path(".")  # media_dir resolved once at load: every media path was checked to lie inside it
 
     def get(self, code: str) -> Item | None:
         return self.items.get(code)
@@ -77,14 +79,18 @@ def load_catalog(path: Path, media_dir: Path) -> Catalog:
 
 
 def _stamp(path: Path, media_dir: Path) -> tuple[int, ...]:
-    stamps = [path.stat().st_mtime_ns if path.exists() else 0]
-    if media_dir.is_dir():
-        stamps += [media_dir.stat().st_mtime_ns]
+    """Two stat calls: the video route asks on every Range request, so no exists()-then-stat() pairs."""
+    stamps = []
+    for candidate in (path, media_dir):
+        try:
+            stamps.append(os.stat(candidate).st_mtime_ns)
+        except OSError:
+            stamps.append(0)
     return tuple(stamps)
 
 
 def parse_catalog(path: Path, media_dir: Path) -> Catalog:
-    catalog = Catalog(media_dir=media_dir)
+    catalog = Catalog(media_dir=media_dir, root=media_dir.resolve())
     if not path.exists():
         catalog.problems.append(f"{path}: catalog file missing")
         return catalog

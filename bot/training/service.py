@@ -34,13 +34,6 @@ class ItemStatus:
                 "quiz_failed": "测验未通过", "done": "已完成 ✓"}[self.state]
 
 
-@dataclass(frozen=True)
-class BeatResult:
-    percent: int
-    completed: bool
-    counted_s: float
-
-
 class TrainingService:
     def __init__(self, session: AsyncSession, settings: TrainingSettings, now: datetime,
                  catalog: Catalog | None = None) -> None:
@@ -65,8 +58,12 @@ class TrainingService:
         item = self.catalog.get(code)
         if item is None:
             raise TrainingRefused("unknown", 404)
-        version = (await current_versions(self.session, self.catalog, self.now))[code]
-        refused = self.may_see(user, item, await self.line_code(user), version)
+        version = await self.session.scalar(select(TrainingVersion).where(
+            TrainingVersion.code == code, TrainingVersion.version == item.version))
+        if version is None:  # a version opsbot has not seen yet: its trial starts now (for every item at once)
+            version = (await current_versions(self.session, self.catalog, self.now))[code]
+        line = await self.line_code(user) if item.lines else None  # an item for every line needs no lookup
+        refused = self.may_see(user, item, line, version)
         if refused is not None:
             raise TrainingRefused(refused)  # type: ignore[arg-type]
         return item, version
@@ -86,19 +83,22 @@ class TrainingService:
             result.append(status_of(item, stage, rows.get(key), due.get(key), self.settings))
         return sorted(result, key=lambda s: (s.state == "done", s.stage != "trial", s.item.code))
 
-    async def open(self, user: User, code: str, source: str) -> tuple[Item, TrainingProgress, TrainingView]:
-        """A page opening: the member's progress (the resume point) and a new view that heartbeats attach to."""
-        item, _version = await self.item_for(user, code)
+    async def open(self, user: User, code: str,
+                   source: str) -> tuple[Item, TrainingProgress, TrainingView, ItemStatus]:
+        """A page opening: the member's progress (the resume point), a new view that heartbeats attach to, and
+        the item's status (only this item's: the page is opened a thousand times at shift start)."""
+        item, version = await self.item_for(user, code)
         if not item.playable:
             raise TrainingRefused("broken", 404)
-        row = await self._progress(user.id, item)
+        row = await self._progress(user.id, item, flush=False)  # one flush below writes it with the view
         view = TrainingView(user_id=user.id, code=item.code, version=item.version,
                             source=source if source in SOURCES else "page", opened_at=self.now)
         self.session.add(view)
         await self.session.flush()
-        return item, row, view
+        stage = "released" if is_released(version, self.settings, self.now) else "trial"
+        return item, row, view, status_of(item, stage, row, None, self.settings)
 
-    async def _progress(self, user_id: int, item: Item) -> TrainingProgress:
+    async def _progress(self, user_id: int, item: Item, *, flush: bool = True) -> TrainingProgress:
         row = await self.session.scalar(select(TrainingProgress).where(
             TrainingProgress.user_id == user_id, TrainingProgress.code == item.code,
             TrainingProgress.version == item.version))
@@ -106,30 +106,9 @@ class TrainingService:
             row = TrainingProgress(user_id=user_id, code=item.code, version=item.version, duration_s=item.duration_s,
                                    played=[], played_s=0.0, position_s=0.0, updated_at=self.now)
             self.session.add(row)
-            await self.session.flush()
+            if flush:
+                await self.session.flush()
         return row
-
-    async def heartbeat(self, user: User, view_id: int, position_s: float, *, seek: bool) -> BeatResult:
-        view = await self.session.get(TrainingView, view_id)
-        item = self.catalog.get(view.code) if view is not None else None
-        if view is None or view.user_id != user.id or item is None or view.version != item.version:
-            raise TrainingRefused("no_view", 409)
-        position_s = min(max(0.0, position_s), item.duration_s)
-        elapsed = (self.now - view.anchor_at).total_seconds() if view.anchor_at else 0.0
-        gained = 0.0 if seek else watch.counted(view.anchor_s, elapsed, position_s)
-        row = await self._progress(user.id, item)
-        if gained > 0:
-            assert view.anchor_s is not None
-            before = row.played_s
-            row.played = watch.merge(row.played or [], view.anchor_s, position_s)
-            row.played_s = watch.total(row.played)
-            view.watched_s += gained
-            gained = row.played_s - before
-        view.anchor_s, view.anchor_at = position_s, self.now
-        row.position_s = 0.0 if position_s >= item.duration_s - 0.5 else position_s
-        row.updated_at = self.now
-        await self._maybe_complete(row, item)
-        return BeatResult(watch.percent(row.played_s, item.duration_s), row.completed_at is not None, gained)
 
     async def submit_quiz(self, user: User, code: str, answers: list[int | None]) -> tuple[int, bool, ItemStatus]:
         """Score and pass/fail; a pass after ≥ 90 % played completes the item, a fail may be retried."""

@@ -7,6 +7,7 @@ import time
 
 from aiohttp import web
 
+from bot import metrics
 from bot.errors import report_error
 from bot.inbound import InboundProcessor, process_with_deadline
 from bot.parsing import NumberRefused, parse_int
@@ -28,6 +29,7 @@ class CallbackView:
 
     def _refuse(self, request: web.Request, status: int, reason: str) -> web.Response:
         self.refused += 1
+        metrics.callback("refused")
         log.warning("callback refused (%s) from %s: %s", status, request.remote, reason)
         return web.Response(status=status, text=reason)
 
@@ -67,13 +69,15 @@ class CallbackView:
             return self._refuse(request, exc.status, exc.reason)
         if inbound.agent_id is not None and inbound.agent_id != self.settings.agent_id:
             return self._refuse(request, 403, f"message for agent {inbound.agent_id}")
+        started, outcome = time.perf_counter(), "replied"
         try:
             reply_xml = (await process_with_deadline(self.processor, inbound, self.settings.reply_budget_s)).reply_xml
         except Exception as exc:  # noqa: BLE001 - a failing handler must not make WeCom retry forever
             report_error("callback", exc, user=inbound.user_id, key=inbound.dedupe_key)
             # Nothing was stored (the transaction rolled back): say so, rather than leave the user waiting.
             apology = self.processor.services.templates.render("core/failed.txt.j2")
-            reply_xml = text_reply(inbound.user_id, inbound.corp_id, apology, int(time.time()))
+            reply_xml, outcome = text_reply(inbound.user_id, inbound.corp_id, apology, int(time.time())), "apology"
+        metrics.callback(outcome if reply_xml is not None else "empty", time.perf_counter() - started)
         if reply_xml is None:
             return web.Response(status=200, text="")
         encrypted = self.crypto.encrypt_message(reply_xml, secrets.token_hex(8), int(time.time()))

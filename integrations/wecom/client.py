@@ -17,6 +17,7 @@ from integrations.wecom.errors import (
     TokenInvalidError,
     TransientWeComError,
     WeComConfigError,
+    WeComError,
     answer_body,
     transport_error,
 )
@@ -106,6 +107,7 @@ class WeComClient:
         api_base: str = "https://qyapi.weixin.qq.com", oauth_base: str = "https://open.weixin.qq.com",
         token_store: TokenStore | None = None, max_attempts: int = 4, backoff_base_s: float = 0.5,
         backoff_max_s: float = 8.0, timeout_s: float = 10.0, limiter: SendLimiter | None = None,
+        on_error: Callable[[str, int], None] | None = None,
     ) -> None:
         self._session, self._corp_id, self._secret, self._agent_id = session, corp_id, secret, agent_id
         self._api_base, self._oauth_base = api_base.rstrip("/"), oauth_base.rstrip("/")
@@ -113,6 +115,7 @@ class WeComClient:
         self._backoff_base_s, self._backoff_max_s = backoff_base_s, backoff_max_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._limiter = limiter
+        self._on_error = on_error  # (api, errcode) of every failed exchange, for the bot's metrics
         store = token_store if token_store is not None else MemoryTokenStore()
         # A bad secret is not retried for a minute: repeated wrong secrets get the server IP banned.
         self._token = TokenKeeper(store, f"wecom:access_token:{corp_id}:{agent_id}", self._fetch_token,
@@ -356,7 +359,16 @@ class WeComClient:
 
     async def _request(self, api: str, method: str, path: str, *, params: dict[str, str] | None = None,
                        json_body: Body | None = None, form: FormFactory | None = None) -> Body:
-        """One HTTP exchange, mapped to a body with errcode 0 or a typed WeComError."""
+        """One HTTP exchange, mapped to a body with errcode 0 or a typed WeComError (told to `on_error`)."""
+        try:
+            return await self._exchange(api, method, path, params=params, json_body=json_body, form=form)
+        except WeComError as exc:
+            if self._on_error is not None:
+                self._on_error(api, exc.errcode)
+            raise
+
+    async def _exchange(self, api: str, method: str, path: str, *, params: dict[str, str] | None = None,
+                        json_body: Body | None = None, form: FormFactory | None = None) -> Body:
         try:
             async with self._session.request(
                 method, f"{self._api_base}{path}", params=params, json=json_body,

@@ -44,6 +44,15 @@ class MemoryTokenStore:
 
 
 Fetcher = Callable[[], Awaitable[tuple[str, float]]]  # returns (value, expires_in seconds)
+Usable = Callable[[CachedToken | None], bool]
+
+
+class LockingTokenStore(Protocol):
+    """A store that can serialise refreshes across processes (the bot's database store does): `refresh` returns
+    the stored token if `usable` accepts it, else calls `fetch` and stores the result, all under one lock, so N
+    replicas whose token expired together make one gettoken (and one ticket call: WeCom caps tickets per hour)."""
+
+    async def refresh(self, key: str, usable: Usable, fetch: Callable[[], Awaitable[CachedToken]]) -> CachedToken: ...
 
 
 class TokenKeeper:
@@ -116,12 +125,24 @@ class TokenKeeper:
                     return stored.value
             if self._held is not None and self._clock() < self._held[0]:
                 raise self._held[1]
+
+            def usable(token: CachedToken | None) -> bool:  # what a peer stored while we waited for its lock
+                return self._fresh(token) and not (force and (stale is None or token.value == stale))  # type: ignore[union-attr]
+
             try:
-                value, expires_in = await self._fetch()
+                locking = getattr(self._store, "refresh", None)
+                if locking is not None:
+                    token = await locking(self._key, usable, self._fetch_new)
+                else:
+                    token = await self._fetch_new()
+                    await self._store.save(self._key, token)
             except self._hold_failures as error:
                 self._held = (self._clock() + self._hold_s, error)
                 raise
             self._held = None
-            self._current = CachedToken(value=value, expires_at=self._clock() + float(expires_in))
-            await self._store.save(self._key, self._current)
-            return value
+            self._current = token
+            return token.value
+
+    async def _fetch_new(self) -> CachedToken:
+        value, expires_in = await self._fetch()
+        return CachedToken(value=value, expires_at=self._clock() + float(expires_in))

@@ -75,12 +75,13 @@ async def _poll_forever(settings: Settings) -> int:
     services = build_services(settings)
     equipment = settings.feature("equipment")
     runtime = EquipmentRuntime(services.sessions, equipment, Notifier(services.templates, equipment),
-                               services.clock)
+                               services.clock, leases=settings.feature("leases"))
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)
     await runtime.start()
-    print(f"collecting {len(runtime.store.tracks)} machines; Ctrl-C to stop", flush=True)
+    print(f"replica {runtime.leases.replica if runtime.leases else '-'}: collecting endpoints "
+          f"{', '.join(runtime.owned) or 'none yet'} (leases spread them over replicas); Ctrl-C to stop", flush=True)
     await stop.wait()
     await runtime.stop()
     await services.engine.dispose()  # type: ignore[union-attr]
@@ -92,13 +93,15 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 async def _status(settings: Settings, line: str | None) -> int:
-    from bot.equipment.status import machine_status, state_names
+    from bot.equipment.status import endpoint_owners, machine_status, state_names
     from opsbot.app import build_services
 
     services = build_services(settings)
-    codes = [m.code for m in settings.feature("equipment").machines] or None
+    equipment = settings.feature("equipment")
+    codes = [m.code for m in equipment.machines] or None
     async with services.sessions() as session:
         rows = await machine_status(session, line, codes)
+        owners = await endpoint_owners(session, [e.name for e in equipment.endpoint_configs()], services.clock())
     await services.engine.dispose()  # type: ignore[union-attr]
     names = state_names(services.templates.content_dir)
     print(f"{'line':<6} {'machine':<10} {'state':<14} {'since':<17} {'reason':<8} alert")
@@ -107,6 +110,12 @@ async def _status(settings: Settings, line: str | None) -> int:
         state = f"{r.state} {names.get(r.state, '')}"
         print(f"{r.line_code:<6} {r.machine_code:<10} {state:<14} {since:<17} {r.reason or '-':<8} "
               f"{r.alert_status or '-'}")
+    if owners:
+        print(f"\n{'endpoint':<12} {'collected by':<40} {'token':<6} last renewed")
+    for o in owners:
+        renewed = services.templates.local(o.renewed_at, "%Y-%m-%d %H:%M:%S") if o.renewed_at else "-"
+        owner = (o.owner or "nobody") + ("" if o.valid or o.owner is None else " (lease expired)")
+        print(f"{o.endpoint:<12} {owner:<40} {o.token or '-':<6} {renewed}")
     return 0
 
 

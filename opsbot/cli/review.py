@@ -1,5 +1,6 @@
-"""`opsbot review --month 2026-11 [--line L1] [--xlsx FILE]`: the monthly review of the plant or a line, as a
-text summary on stdout and, with --xlsx, as a workbook with one sheet per section."""
+"""`opsbot review --month 2026-11 [--line L1] [--xlsx FILE] [--pdf FILE]`: the monthly review of the plant or a
+line, as a text summary on stdout, with --xlsx as a workbook with one sheet per section, with --pdf as the page's
+printable document (charts as images, CJK fonts embedded)."""
 from __future__ import annotations
 
 import argparse
@@ -14,7 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     review.add_argument("--month", required=True, help="YYYY-MM, a plant-local month")
     review.add_argument("--line", help="a line code (default: the whole plant)")
     review.add_argument("--xlsx", help="write the review to this XLSX file")
-    review.add_argument("--pdf", help="not available yet: the PDF comes in a later release")
+    review.add_argument("--pdf", help="write the review to this PDF file")
     review.set_defaults(func=run_review)
 
 
@@ -30,9 +31,6 @@ async def run_review(args: argparse.Namespace) -> int:
     if month is None:
         print(f"error: --month wants YYYY-MM, got {args.month!r}", file=sys.stderr)
         return 2
-    if args.pdf:
-        print("error: --pdf is not available yet; use --xlsx", file=sys.stderr)
-        return 2
     settings = load_settings(args.config, needs={"database"})
     engine = make_engine(settings.database.url)
     try:
@@ -44,14 +42,23 @@ async def run_review(args: argparse.Namespace) -> int:
                     print(f"error: no line {args.line!r}", file=sys.stderr)
                     return 1
                 scope = found
-            review = await build_review(session, settings, scope, month, utcnow())
+            now = utcnow()
+            review = await build_review(session, settings, scope, month, now)
     finally:
         await engine.dispose()
     url = review_url(settings.server.base_url, month, scope)
-    print(Templates(settings.tz).render("review/summary.txt.j2", r=review, url=url).strip())
+    templates = Templates(settings.tz)
+    print(templates.render("review/summary.txt.j2", r=review, url=url).strip())
     if args.xlsx:
         out = Path(args.xlsx)
         out.parent.mkdir(parents=True, exist_ok=True)
         rows = write_workbook(review, out)
         print(f"{rows} rows in 8 sheets -> {out}")
+    if args.pdf:
+        from bot.review.pdf import render_pdf
+
+        out = Path(args.pdf)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(await render_pdf(review, templates, settings.plant.name, now))
+        print(f"PDF -> {out}")
     return 0

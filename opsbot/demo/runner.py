@@ -42,7 +42,7 @@ class DemoUrls:
 async def seed(settings: Settings) -> SeedResult:
     """The demo plant, then a month of history behind it so KPIs and charts mean something at once."""
     from bot.db import make_engine, make_session_factory, utcnow
-    from opsbot.demo.history import seed_history
+    from opsbot.demo.history import configure_review, seed_history
 
     engine = make_engine(settings.database.url)
     sessions = make_session_factory(engine)
@@ -65,6 +65,8 @@ async def seed(settings: Settings) -> SeedResult:
             from opsbot.demo.training import demo_catalog
 
             demo_catalog(settings)  # the clips live in var/, which a fresh checkout lacks
+        async with sessions() as session:
+            await configure_review(session, settings)  # the demo's [review] baseline: the history's first month
         return result
     finally:
         await engine.dispose()

@@ -1,5 +1,5 @@
-"""`opsbot review --month 2026-11 --line L1 --xlsx FILE`: the summary on stdout and one sheet per section,
-with numbers stored as numbers."""
+"""`opsbot review --month 2026-11 --line L1 --xlsx FILE --pdf FILE`: the summary on stdout, one sheet per section
+with numbers stored as numbers, and the PDF with the page's Chinese text."""
 from __future__ import annotations
 
 import asyncio
@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 
 from bot.db import make_engine, make_session_factory
 from opsbot.cli import main
@@ -34,9 +35,13 @@ def test_review_xlsx_has_a_sheet_per_section_with_numbers(tmp_path: Path, capsys
     path = config(tmp_path)
     assert main(["db", "upgrade", "--config", str(path)]) == 0
     asyncio.run(_seed(tmp_path))
-    out = tmp_path / "review.xlsx"
-    assert main(["review", "--month", "2026-11", "--line", "L1", "--xlsx", str(out), "--config", str(path)]) == 0
-    assert "2026-11 月度复盘" in capsys.readouterr().out
+    out, pdf = tmp_path / "review.xlsx", tmp_path / "out" / "review.pdf"
+    assert main(["review", "--month", "2026-11", "--line", "L1", "--xlsx", str(out), "--pdf", str(pdf),
+                 "--config", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "2026-11 月度复盘" in printed and f"PDF -> {pdf}" in printed
+    text = PdfReader(pdf).pages[0].extract_text()
+    assert "产线 L1" in text and "55.6%" in text
     book = load_workbook(out)
     assert book.sheetnames == ["关键指标", "停机原因", "报废原因", "设备", "问题清单", "点检", "培训", "系统使用"]
     kpis = {row[1]: row for row in book["关键指标"].iter_rows(min_row=2, values_only=True)}

@@ -82,6 +82,12 @@ def issue_view(text: str) -> NS:
               machine=NS(code=text, name=text), photos=2, overdue_days=1)
 
 
+def award(text: str) -> Any:
+    parts = {"timely": 0.9, "correct": 1.0, "complete": 0.8}
+    return NS(id=1, month="2026-11", category="entry",
+              candidates=[{"user_id": 1, "name": text, "score": 92.0, "count": 30, "parts": parts}])
+
+
 # One sample context per template, with `text` in every string a user, a master-data import or a config can set.
 CONTEXTS: dict[str, Any] = {
     "issues/card_issue.json.j2": lambda t: {"v": issue_view(t), "actions": ["acc", "fwd", "res", "view"],
@@ -121,6 +127,10 @@ CONTEXTS: dict[str, Any] = {
         scope=Scope("line", t, t), label="2026-11", has_data=True, issues=NS(open_at_end=3),
         kpis=[NS(kpi=k, values={"this": 0.5}, changes={"last": NS(verdict="better", delta=0.1)})
               for k in ("oee", "otd")])},
+    "review/card_award.json.j2": lambda t: {"award": award(t), "title": t, "winner": NS(id=1, name=t),
+                                            "by": NS(name=t), "task_id": "rev-1-a"},
+    "review/award_robot.md.j2": lambda t: {"award": award(t), "title": t, "winner": NS(id=1, name=t),
+                                           "line": NS(name=t), "entry": award(t).candidates[0], "plant": t},
 }
 # Markdown that a JSON template carries (the demo's app and group-robot messages).
 MARKDOWN_IN_JSON = {"demo/showcase.json.j2": (("markdown", "content"), ("group", "content"))}

@@ -3,6 +3,7 @@ sandbox's OAuth), the real <video> element plays the generated MP4, heartbeats c
 to the end completes nothing, watching to the end and passing the quiz shows 已完成."""
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from bot.qr import QrPayload
 from tests.bot.training.support import media_copy, training_overrides
 from tests.conftest import Stack
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, DemoStack, phone_tab, require_chromium
 from tests.handlers.training_support import progress_of, release_all, seed_plant
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -84,3 +85,28 @@ async def test_scan_watch_to_the_end_and_pass_the_quiz(stack: Stack, page: Any) 
     assert await page.text_content("#status") == "已完成 ✓"
     [row] = await progress_of(stack, "SAFE-01")
     assert row.completed_at is not None
+
+
+
+async def test_a_clip_sent_to_chat_plays_in_the_phone(demo_stack: DemoStack) -> None:
+    """`看视频 1` typed in the demo's phone simulator: the video message shows as a player with its title, and it
+    loads and seeks (the sandbox serves the uploaded MP4 with Range); the reply points at the page for progress."""
+    from playwright.async_api import expect
+
+    async with phone_tab() as page:
+        await page.goto(f"{demo_stack.phone_url}?user=zhangwei")
+        await expect(page.locator("body[data-live='1']")).to_have_count(1)
+        await page.get_by_test_id("text-input").fill("看视频 1")
+        await page.get_by_test_id("send").click()
+        reply = page.get_by_test_id("bot-text").filter(has_text="马上发到这里")
+        await expect(reply).to_have_count(1)
+        title = re.search(r"《(.+?)》", await reply.text_content() or "").group(1)  # type: ignore[union-attr]
+        bubble = page.get_by_test_id("bot-video").last
+        await expect(bubble).to_contain_text(title)
+        duration, position = await bubble.locator("video").evaluate("""async (v) => {
+            if (v.readyState < 1) await new Promise(r => v.addEventListener('loadedmetadata', r, {once: true}));
+            v.currentTime = 2;
+            await new Promise(r => v.addEventListener('seeked', r, {once: true}));
+            return [v.duration, v.currentTime];
+        }""")
+        assert duration >= 4.5 and position == pytest.approx(2.0, abs=0.1)

@@ -1,5 +1,5 @@
-"""On the 1st, every manager gets last month's review: a news message opening the page and the XLSX as a file,
-once per manager and month however often the job runs."""
+"""On the 1st, every manager gets last month's review: a news message opening the page, the XLSX and the PDF as
+files, once per manager and month however often the job runs."""
 from __future__ import annotations
 
 import io
@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook
+from pypdf import PdfReader
 from sqlalchemy import func, select
 
 from bot.models import OutboxMessage
@@ -38,11 +39,20 @@ async def test_each_manager_gets_news_and_file_once_per_month(stack: Stack, tmp_
     article = news.payload["articles"][0]
     assert article["title"] == "全厂 2026-11 月度复盘" and article["url"].endswith("/h5/review/2026-11")
     assert "OEE" in article["description"]
-    file = await stack.sandbox.wait_for_message(lambda m: m.msgtype == "file" and m.touser == ["boss"], timeout=15)
-    media = stack.sandbox.state.media[file.payload["media_id"]]
-    assert media.filename == "月度复盘-全厂-2026-11.xlsx"
-    book = load_workbook(io.BytesIO(media.data))
+    files = {}
+    for suffix in (".xlsx", ".pdf"):
+        file = await stack.sandbox.wait_for_message(
+            lambda m, s=suffix: m.msgtype == "file" and m.touser == ["boss"]
+            and stack.sandbox.state.media[m.payload["media_id"]].filename.endswith(s), timeout=30)
+        files[suffix] = stack.sandbox.state.media[file.payload["media_id"]]
+    assert files[".xlsx"].filename == "月度复盘-全厂-2026-11.xlsx"
+    book = load_workbook(io.BytesIO(files[".xlsx"].data))
     assert book["关键指标"]["A2"].value == "OEE" and isinstance(book["关键指标"]["C2"].value, float)
+    assert files[".pdf"].filename == "月度复盘-全厂-2026-11.pdf"
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(files[".pdf"].data)).pages)
+    assert "全厂 · 2026-11 月度复盘" in text and "停机原因" in text
     assert await review_monthly.run(stack.services, NOW) == 0
     async with stack.services.sessions() as session:
-        assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 2
+        kinds = dict((await session.execute(select(OutboxMessage.msgtype, func.count())
+                                            .group_by(OutboxMessage.msgtype))).tuples().all())
+    assert kinds == {"news": 1, "file": 2, "template_card": 3}  # and the three award cards, once

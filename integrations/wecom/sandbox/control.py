@@ -130,7 +130,7 @@ def routes(sandbox: Sandbox) -> list[web.RouteDef]:
         item = state.media.get(request.match_info["media_id"])
         if item is None:
             raise web.HTTPNotFound()
-        return media_response(item)
+        return media_response(item, request)
 
     return [
         web.get("/sandbox/api/users", users),

@@ -20,6 +20,9 @@ MEDIA_LIMITS = {
     "file": (20 * MB, 40006),
 }
 MIN_MEDIA_BYTES = 6  # "files over 5 bytes"
+# Formats WeCom takes per type (media/upload: image JPG/PNG, voice AMR, video MP4): checked by their magic bytes
+# where the bot uploads that type, so a wrong file is refused here as WeCom would (40004 invalid media type).
+MEDIA_MAGIC = {"video": lambda data: data[4:8] == b"ftyp"}
 
 
 def routes(state: SandboxState) -> list[web.RouteDef]:
@@ -31,6 +34,7 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
             raise ApiError(40013, "invalid corpid")
         if request.query.get("corpsecret") != config.secret:
             raise ApiError(40001, "invalid credential (secret)")
+        state.fetches["gettoken"] += 1
         token, expires_in = state.issue_token()
         return answer(0, "ok", access_token=token, expires_in=expires_in)
 
@@ -47,6 +51,7 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
 
     def ticket(request: web.Request) -> web.Response:
         require_token(state, request)
+        state.fetches[request.path.rsplit("/", 1)[-1]] += 1
         value = secrets.token_urlsafe(32)
         state.jsapi_tickets[value] = state.now() + 7200
         return answer(0, "ok", ticket=value, expires_in=7200)
@@ -77,6 +82,8 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
                         raise ApiError(too_big, "invalid file size")
                 if len(data) < MIN_MEDIA_BYTES:
                     raise ApiError(40006, "invalid file size")
+                if media_type in MEDIA_MAGIC and not MEDIA_MAGIC[media_type](bytes(data[:16])):
+                    raise ApiError(40004, f"invalid media type: {media_type} must be MP4")
                 media_id = secrets.token_urlsafe(32)
                 content_type = part.headers.get("Content-Type", "application/octet-stream")
                 state.media[media_id] = Media(
@@ -90,7 +97,7 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
         media = state.media.get(request.query.get("media_id", ""))
         if media is None or state.now() - media.created_at > MEDIA_TTL_S:
             raise ApiError(40007, "invalid media_id")
-        return media_response(media)
+        return media_response(media, request)
 
     return [
         web.get("/cgi-bin/gettoken", guarded(state, "gettoken", gettoken)),
@@ -102,12 +109,23 @@ def routes(state: SandboxState) -> list[web.RouteDef]:
     ]
 
 
-def media_response(media: Media) -> web.Response:
-    """The stored bytes as WeCom's media/get would serve them."""
-    return web.Response(
-        body=media.data,
-        content_type=media.content_type.split(";")[0],
-        headers={
-            "Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", media.filename)}"'
-        },
-    )
+def media_response(media: Media, request: web.Request | None = None) -> web.Response:
+    """The stored bytes as WeCom's media/get would serve them; a `Range: bytes=a-b` gets 206 and those bytes
+    (the phone's <video> seeks in a video message that way, and media/get serves big files in ranges)."""
+    headers = {
+        "Content-Disposition": f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", media.filename)}"',
+        "Accept-Ranges": "bytes",
+    }
+    content_type = media.content_type.split(";")[0]
+    if request is None or "Range" not in request.headers:
+        return web.Response(body=media.data, content_type=content_type, headers=headers)
+    size = len(media.data)
+    try:
+        wanted = request.http_range
+        start, stop, _ = wanted.indices(size)
+    except ValueError:
+        start, stop = size, size
+    if start >= stop:
+        raise web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return web.Response(status=206, body=media.data[start:stop], content_type=content_type, headers=headers)

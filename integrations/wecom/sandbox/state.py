@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -121,6 +121,7 @@ class SandboxState:
         self.tokens: dict[str, float] = {}  # token -> expiry
         self.expired_tokens: set[str] = set()
         self.jsapi_tickets: dict[str, float] = {}
+        self.fetches: Counter[str] = Counter()  # gettoken / get_jsapi_ticket calls: replicas must share them
         self.messages: list[SentMessage] = []
         self.cards: dict[str, Card] = {}
         self.response_codes: dict[str, ResponseCode] = {}
@@ -189,11 +190,10 @@ class SandboxState:
         return code
 
     def code_for_tap(self, task_id: str, userid: str) -> str:
-        """The per-user ResponseCode a tap carries; a fresh one once the last was consumed."""
-        code = self.user_codes.get((task_id, userid))
-        if code is None or self.response_codes[code].used:
-            code = self.issue_response_code(task_id, {userid})
-            self.user_codes[(task_id, userid)] = code
+        """The ResponseCode a tap carries: a new one every tap, as WeCom gives (an earlier tap's code may still be
+        waiting in the bot's outbox; handing it out again let two updates of one card spend the same code)."""
+        code = self.issue_response_code(task_id, {userid})
+        self.user_codes[(task_id, userid)] = code
         return code
 
     # ---- sent messages and observers

@@ -99,6 +99,9 @@ def validate_app_payload(
         media_id = payload.get("media_id")
         if not media_id or not media_exists(str(media_id)):
             raise ApiError(40007, "invalid media_id")
+        if msgtype == "video":  # title <= 128 bytes, description <= 512 bytes, both optional
+            _bounded(payload, "title", 128, required=False)
+            _bounded(payload, "description", 512, required=False)
     elif msgtype == "template_card":
         validate_template_card(payload, task_id_used=task_id_used)
     elif msgtype == "miniprogram_notice" and not payload.get("appid"):

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models import Line, Machine, Operation, User, WorkOrder
@@ -38,7 +38,8 @@ def review_overrides(tmp_path: Path) -> dict[str, dict[str, Any]]:
     catalog = tmp_path / "catalog.toml"
     catalog.write_text(CATALOG, encoding="utf-8")
     return {"review": {"baseline_start": "2026-10-01", "baseline_end": "2026-10-31",
-                       "targets": [{"kpi": "oee", "value": 0.65}, {"kpi": "mttr_s", "value": 3000}]},
+                       "targets": [{"kpi": "oee", "value": 0.65}, {"kpi": "mttr_s", "value": 3000}],
+                       "definition_changes": [{"date": "2026-11-01", "kpi": "mttr_s", "text": "维修计时改从报修开始"}]},
             "training": {"catalog": str(catalog), "media_dir": str(tmp_path)}}
 
 
@@ -140,3 +141,29 @@ async def _patrols(session: AsyncSession, lines: dict[str, int], users: dict[str
         for i in range(answers):
             session.add(PatrolAnswer(round_id=patrol.id, checkpoint="P", item=f"i{i}", ng=i < ng,
                                      answered_by=users["op1"], answered_at=start))
+
+
+RELAXED = {"min_reports": 2, "min_rounds": 1, "min_issues": 2}  # the seeded month is thin
+
+
+async def add_extras(sessions) -> dict[str, int]:
+    """op1: one late report with scrap but no reason, one on time on the night shift; lead1: one rejected report;
+    issue owners: lead1 closed two (360 h, 10 h), boss one (2 h: too few for the minimum of two)."""
+    async with sessions.begin() as session:
+        users = dict((await session.execute(select(User.wecom_userid, User.id))).tuples().all())
+        order = await session.scalar(select(WorkOrder).where(WorkOrder.code == "WO-N1"))
+        op = await session.scalar(select(Operation).where(Operation.work_order_id == order.id))
+        rows = [("op1", date(2026, 11, 15), "D", utc(11, 15, 13), 5, None, "confirmed"),  # 21:00, shift ended 20:00
+                ("op1", date(2026, 11, 15), "N", utc(11, 16, 0, 20), 0, None, "confirmed"),  # 08:20, ended 08:00
+                ("lead1", date(2026, 11, 20), "D", utc(11, 20, 3), 0, None, "rejected")]
+        for n, (who, day, shift, at, scrap, reason, status) in enumerate(rows):
+            session.add(WorkReport(operation_id=op.id, work_order_id=order.id, line_id=order.line_id,
+                                   user_id=users[who], good=10, scrap=scrap, reason_code=reason, shift_day=day,
+                                   shift_code=shift, source="chat", status=status, idempotency_key=f"x{n}",
+                                   created_at=at))
+        await session.execute(update(Issue).where(Issue.number == "Q-2026-0001").values(owner_id=users["lead1"]))
+        for n, (who, created, hours) in enumerate((("lead1", utc(11, 21, 0), 10), ("boss", utc(11, 22, 0), 2))):
+            session.add(Issue(number=f"Q-2026-01{n}", year=2026, seq=100 + n, title="快", category="quality",
+                              status="closed", owner_id=users[who], created_at=created,
+                              resolved_at=created + timedelta(hours=hours), closed_at=created + timedelta(hours=30)))
+    return users

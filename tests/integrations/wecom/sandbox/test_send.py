@@ -141,6 +141,19 @@ async def test_update_template_card_code_once_and_for_72_hours(api: Api, sandbox
     assert (await api.post(path, expired, access_token=api.token))["errcode"] != 0
 
 
+
+async def test_every_tap_brings_a_new_response_code(api: Api, sandbox: Sandbox) -> None:
+    """As WeCom does: a second tap before the first tap's code was used carries a code of its own, so a bot that
+    queued an update with the first one never finds the second update refused as 'used'."""
+    await api.send("template_card", button_card("tap1"), touser="zhangsan")
+    first, second = sandbox.state.code_for_tap("tap1", "zhangsan"), sandbox.state.code_for_tap("tap1", "zhangsan")
+    assert first != second
+    path = "/cgi-bin/message/update_template_card"
+    for code in (first, second):
+        body = {"userids": ["zhangsan"], "agentid": 1000002, "response_code": code, "button": {"replace_name": "好"}}
+        assert (await api.post(path, body, access_token=api.token))["errcode"] == 0
+
+
 async def test_appchat_and_webhook(api: Api, sandbox: Sandbox) -> None:
     chat = {"chatid": "line1", "msgtype": "text", "text": {"content": "开班"}}
     assert (await api.post("/cgi-bin/appchat/send", chat, access_token=api.token))["errcode"] == 0

@@ -1,0 +1,85 @@
+"""One load of a month's KPI inputs, many uses: the scope's record, the machines' ranking and the downtime Pareto
+all come from the same frames, each engine call made exactly as `kpis_from_db` makes it (the load is what costs:
+at plant scale it is almost all of a KPI call, see docs/benchmarks.md)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.kpi import compute_kpis, to_json_records
+from bot.kpi.data import KpiFrames, output_sources
+from bot.kpi.scopes import Scope, pick
+from bot.kpi.service import kpi_settings, shifts_of
+from bot.review.frames import month_frames
+from bot.review.kpis import Window, has_data
+from bot.settings import Settings
+
+
+@dataclass
+class MonthInputs:
+    frames: KpiFrames
+    details: pd.DataFrame | None  # the reports' id, source, user_id, reason_code, machine, scrap (SQLite only)
+
+    def line_reports(self, line: str | None) -> pd.DataFrame | None:
+        if self.details is None or line is None:
+            return self.details
+        codes = self.frames.machines.loc[self.frames.machines["line"] == line, "machine"]
+        return self.details[self.details["machine"].isin(codes)]
+
+
+async def load(session: AsyncSession, settings: Settings, window: Window, now: datetime) -> MonthInputs:
+    return MonthInputs(*await month_frames(session, window.start, window.end, now, output=output_sources(settings)))
+
+
+def scrap_pieces(details: pd.DataFrame) -> dict[str, float]:
+    """Pieces per scrap reason ("" without one) of the month's confirmed reports, as the SQL version counts them."""
+    scrapped = details[details["scrap"] > 0]
+    totals = scrapped["scrap"].groupby(scrapped["reason_code"].fillna("").astype(str).to_numpy()).sum()
+    return {str(code): float(pieces) for code, pieces in totals.items()}
+
+
+def compute(frames: KpiFrames, settings: Settings, window: Window, by: str) -> pd.DataFrame:
+    """The engine on loaded frames, with the arguments `bot.kpi.service.kpis_from_db` passes."""
+    return compute_kpis(frames.states, frames.reports, frames.machines, frames.work_orders, frames.alerts,
+                        frames.counts, start=window.start, end=window.end, by=by, shifts=shifts_of(settings),
+                        tz=settings.plant.timezone,
+                        micro_stop_threshold_s=kpi_settings(settings).micro_stop_threshold_s)
+
+
+def record(frames: KpiFrames, settings: Settings, scope: Scope, window: Window) -> dict[str, Any] | None:
+    rows = to_json_records(pick(compute(frames, settings, window, scope.kind), scope))
+    return rows[0] if rows and has_data(rows[0]) else None
+
+
+def worst_machines(frames: KpiFrames, settings: Settings, scope: Scope, window: Window,
+                   limit: int) -> list[dict[str, Any]]:
+    """Lowest OEE first; machines without an OEE (no time) are left out, not ranked as zero."""
+    frame = compute(frames, settings, window, "machine")
+    if scope.kind == "line":
+        frame = frame[frame["line"] == scope.code]
+    return to_json_records(frame[frame["oee"].notna()].sort_values(["oee", "machine"]).head(limit))
+
+
+def downtime_minutes(frames: KpiFrames, window: Window, now: datetime, *, line: str | None,
+                     micro_stop_s: float) -> dict[str, float]:
+    """Minutes per reason code ("" without one) of the down intervals, clipped to the window (an open one ends
+    now); an interval shorter than the micro-stop threshold is a speed loss, as in the engine, and left out."""
+    states = frames.states
+    if not len(states):
+        return {}
+    down = states[states["state"] == "down"]
+    if line is not None:
+        codes = frames.machines.loc[frames.machines["line"] == line, "machine"]
+        down = down[down["machine"].isin(codes)]
+    down = down[(down["end"] - down["start"]).dt.total_seconds() >= micro_stop_s]
+    limit = pd.Timestamp(min(window.end, now))
+    seconds = ((down["end"].clip(upper=limit) - down["start"].clip(lower=pd.Timestamp(window.start)))
+               .dt.total_seconds())
+    kept = seconds > 0
+    reasons = down.loc[kept, "reason"].fillna("").astype(str)
+    totals = (seconds[kept] / 60).groupby(reasons.to_numpy()).sum()
+    return {str(code): float(minutes) for code, minutes in totals.items()}
