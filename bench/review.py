@@ -2,11 +2,14 @@
 intervals, 1 M reports, 20 k issues and 10 k patrol rounds in a SQLite file.
 
     .venv/bin/python -m bench.review [--machines 200] [--intervals 2000000] [--reports 1000000] [--keep DIR]
+                                     [--database postgresql+asyncpg://root@127.0.0.1:5432/bench_review]
 
-The data is generated with numpy and bulk inserts (timed on its own). Each measurement runs in a fresh child
-process so its peak RSS (resource.getrusage) is its own: the baseline is one plain KPI engine call for the plant
-and the month (`kpis_from_db`, what any KPI page pays); then `build_review` for the plant (targets: 5 s, 1.5 GB)
-and its PDF (target: 10 s). Figures are printed as ratios against the targets and the baseline.
+The data is generated with numpy and bulk inserts into a SQLite file (timed on its own); with `--database` the
+same rows are copied into that PostgreSQL database (its tables are dropped and made again) and measured there.
+Each measurement runs in a fresh child process so its peak RSS (resource.getrusage) is its own: the baseline is
+one plain KPI engine call for the plant and the month (`kpis_from_db`, what any KPI page pays); then
+`build_review` for the plant (targets: 5 s, 1.5 GB) and its PDF (target: 10 s). Figures are printed as ratios
+against the targets and the baseline.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -153,11 +157,81 @@ def generate(path: Path, machines: int, intervals: int, reports: int, issues: in
     return {"machine_states": int(begin.size), "work_reports": reports, "issues": issues, "patrol_rounds": rounds}
 
 
+COPIED = ("plants", "lines", "machines", "users", "work_orders", "operations", "machine_states", "work_reports",
+          "work_report_changes", "issues", "patrol_rounds", "patrol_answers")
+
+
+async def copy_to_postgres(path: Path, url: str) -> dict[str, int]:
+    """The SQLite file's rows into a fresh schema at `url` (COPY, values typed by the models' columns)."""
+    from datetime import date
+
+    import asyncpg
+    from sqlalchemy import JSON, Boolean, Date, DateTime
+
+    import bot.models  # noqa: F401  (the tables)
+    from bot.db import Base, make_engine
+
+    engine = make_engine(url)
+    async with engine.begin() as conn:
+        await conn.run_sync(Base.metadata.drop_all)
+        await conn.run_sync(Base.metadata.create_all)
+    await engine.dispose()
+    source = sqlite3.connect(path)
+    target = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    counts = {}
+    try:
+        for name in COPIED:
+            table = Base.metadata.tables[name]
+            cursor = source.execute(f"SELECT * FROM {name}")
+            columns = [d[0] for d in cursor.description]
+            convert = []
+            for column in columns:
+                kind = table.columns[column].type
+                if isinstance(kind, DateTime) or isinstance(getattr(kind, "impl", None), DateTime):
+                    convert.append(lambda v: None if v is None else datetime.fromisoformat(v).replace(tzinfo=UTC))
+                elif isinstance(kind, Date):
+                    convert.append(lambda v: None if v is None else date.fromisoformat(v))
+                elif isinstance(kind, Boolean):
+                    convert.append(lambda v: None if v is None else bool(v))
+                elif isinstance(kind, JSON):
+                    convert.append(lambda v: v)
+                else:
+                    convert.append(None)
+            counts[name] = 0
+            while rows := cursor.fetchmany(200_000):
+                records = [tuple(v if f is None else f(v) for f, v in zip(convert, row, strict=True)) for row in rows]
+                await target.copy_records_to_table(name, records=records, columns=columns)
+                counts[name] += len(records)
+        await target.execute("ANALYZE")
+    finally:
+        await target.close()
+        source.close()
+    return counts
+
+
+async def already_copied(path: Path, url: str) -> bool:
+    """The PostgreSQL database holds as many rows of each table as the file (a rerun with --keep)."""
+    import asyncpg
+
+    target = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        with closing(sqlite3.connect(path)) as source:
+            for name in COPIED:
+                theirs = await target.fetchval(f"SELECT count(*) FROM {name}")
+                if theirs != source.execute(f"SELECT count(*) FROM {name}").fetchone()[0]:
+                    return False
+        return True
+    except asyncpg.UndefinedTableError:
+        return False
+    finally:
+        await target.close()
+
+
 def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def measure(path: Path, what: str) -> dict[str, float]:
+async def measure(path: Path, what: str, database: str | None = None) -> dict[str, float]:
     """Runs in a child: the baseline engine call, or the review and its PDF."""
     from datetime import date
 
@@ -169,7 +243,7 @@ async def measure(path: Path, what: str) -> dict[str, float]:
     from bot.templates import Templates
     from tests.conftest import make_settings
 
-    url = f"sqlite+aiosqlite:///{path}"
+    url = database or f"sqlite+aiosqlite:///{path}"
     settings = make_settings(url, kpi={"micro_stop_threshold_s": 120})
     engine = make_engine(url)
     out: dict[str, float] = {}
@@ -207,9 +281,10 @@ def main() -> None:
     parser.add_argument("--keep", help="a folder for the SQLite file (kept; reused when it exists)")
     parser.add_argument("--child", choices=["baseline", "review"])
     parser.add_argument("--db")
+    parser.add_argument("--database", help="a PostgreSQL URL to copy the generated rows into and measure on")
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(asyncio.run(measure(Path(args.db), args.child))))
+        print(json.dumps(asyncio.run(measure(Path(args.db), args.child, args.database))))
         return
     folder = Path(args.keep or tempfile.mkdtemp(prefix="bench-review-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -225,8 +300,17 @@ def main() -> None:
             path.unlink()  # never leave a half-made file to be reused
             raise
         print(f"generated {counts} in {time.perf_counter() - began:.1f} s ({path.stat().st_size / 2**20:.0f} MB)")
-    base = child("--child", "baseline", "--db", str(path))
-    review = child("--child", "review", "--db", str(path))
+    where = []
+    if args.database:
+        began = time.perf_counter()
+        if asyncio.run(already_copied(path, args.database)):
+            print("PostgreSQL already holds these rows (--keep): reused")
+        else:
+            counts = asyncio.run(copy_to_postgres(path, args.database))
+            print(f"copied {sum(counts.values())} rows to PostgreSQL in {time.perf_counter() - began:.1f} s")
+        where = ["--database", args.database]
+    base = child("--child", "baseline", "--db", str(path), *where)
+    review = child("--child", "review", "--db", str(path), *where)
     assert abs(base["oee"] - review["oee"]) < 1e-9, (base["oee"], review["oee"])  # the same month, the same figure
     print(f"baseline  kpis_from_db (plant, month)  {base['seconds']:6.2f} s   peak {base['peak_mb']:6.0f} MB")
     print(f"review    build_review (plant, month)  {review['seconds']:6.2f} s   peak {review['review_peak_mb']:6.0f} MB"

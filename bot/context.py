@@ -72,7 +72,7 @@ class Context:
 
     async def set_state(self, name: str, data: dict[str, Any], ttl_s: float = 600) -> None:
         self.state = await conversation.save_state(self.session, self.user.id, name, data, self.now, ttl_s,
-                                                   known=self.state, looked_up=True)  # inbound read it
+                                                   current=self.state)  # the inbound query read it
 
     async def clear_state(self) -> None:
         await conversation.clear_state(self.session, self.user.id)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import delete
@@ -19,12 +20,20 @@ async def live(session: AsyncSession, state: ConversationState | None,
     return state
 
 
+class _LookUp(Enum):
+    """The default of `save_state(current=...)`: the caller has not read the user's state in this transaction."""
+
+    LOOK_UP = "look up"
+
+
+LOOK_UP = _LookUp.LOOK_UP
+
+
 async def save_state(session: AsyncSession, user_id: int, name: str, data: dict[str, Any], now: datetime,
-                     ttl_s: float, *, known: ConversationState | None = None,
-                     looked_up: bool = False) -> ConversationState:
-    """`looked_up`: the caller read the user's state in this transaction already (`known`, None for none), so
-    no SELECT is spent asking again (a scan report is a handful of statements; this was one of them)."""
-    state = known if looked_up else await session.get(ConversationState, user_id)
+                     ttl_s: float, *, current: ConversationState | None | _LookUp = LOOK_UP) -> ConversationState:
+    """`current`: the user's state as this transaction read it already (None: there is none), so no SELECT is
+    spent asking again (a scan report is a handful of statements; this was one of them)."""
+    state = await session.get(ConversationState, user_id) if current is LOOK_UP else current
     expires_at = now + timedelta(seconds=ttl_s)
     if state is None:
         state = ConversationState(user_id=user_id, name=name, data=data, expires_at=expires_at,

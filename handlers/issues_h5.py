@@ -17,13 +17,14 @@ from bot.issues import IssueRefused, IssueService, service_for
 from bot.issues.assignment import owner_candidates
 from bot.issues.cards import actions_for
 from bot.issues.digest import build_digest, reported_week, week_of
-from bot.issues.listing import PAGE_SIZE, SORTS, STATUS_GROUPS, IssueFilter, list_items, list_page
+from bot.issues.listing import PAGE_SIZE, SORTS, STATUS_GROUPS, IssueFilter, item_page
 from bot.issues.numbering import parse_number
+from bot.issues.options import filter_choices
 from bot.issues.photos import image_type
 from bot.issues.settings import PRIORITIES, IssuesSettings
 from bot.models import Line, Machine
 from bot.models.issues import Issue, IssuePhoto, PhotoStatus
-from bot.people import may, users_with_roles
+from bot.people import may
 from bot.router import Router
 from bot.web.h5 import H5Context
 from bot.web.h5_tokens import TokenRefused
@@ -75,15 +76,14 @@ def filters_from(query: dict[str, str]) -> IssueFilter:
 async def issue_list(ctx: H5Context) -> web.StreamResponse:
     query = dict(ctx.request.query)
     filters = filters_from(query)
-    page = await list_page(ctx.session, filters, today(ctx), _int(query.get("page", "1")) or 1, PAGE_SIZE)
-    settings = settings_of(ctx)
-    owners = await users_with_roles(ctx.session, settings.owner_roles)
-    lines = list(await ctx.session.scalars(select(Line).order_by(Line.code)))
-    kept = {k: v for k, v in query.items() if k != "page" and v}
+    settings, day = settings_of(ctx), today(ctx)
     labels = ctx.services.templates.env.get_template("issues/macros.j2").module
-    items = list_items(page.rows, today(ctx), labels.STATUS, labels.PRIORITY)  # type: ignore[attr-defined]
-    return ctx.page(LIST, p=page, items=items, f=filters, owners=owners, lines=lines, categories=settings.categories,
-                    today=today(ctx), sorts=list(SORTS), groups=STATUS_GROUPS,
+    page = await item_page(ctx.session, filters, day, _int(query.get("page", "1")) or 1, PAGE_SIZE,
+                           labels.STATUS, labels.PRIORITY)  # type: ignore[attr-defined]
+    choices = await filter_choices(ctx.session, settings.owner_roles)
+    kept = {k: v for k, v in query.items() if k != "page" and v}
+    return ctx.page(LIST, p=page, items=page.items, f=filters, owners=choices.owners, lines=choices.lines,
+                    categories=settings.categories, today=day, sorts=list(SORTS), groups=STATUS_GROUPS,
                     link=lambda n: "/h5/issues?" + urlencode({**kept, "page": n}))
 
 

@@ -22,8 +22,8 @@ COUNTED = ("counters", "both")
 
 @dataclass
 class KpiFrames:
-    """The engine's inputs; pass them as
-    compute_kpis(f.states, f.reports, f.machines, f.work_orders, f.alerts, f.counts)."""
+    """The engine's inputs; pass them as compute_kpis(f.states, f.reports, f.machines, f.work_orders, f.alerts,
+    f.counts, state_time=f.state_time) (state_time: time summed by the database, bot/kpi/summed.py)."""
 
     machines: pd.DataFrame
     states: pd.DataFrame
@@ -31,6 +31,7 @@ class KpiFrames:
     work_orders: pd.DataFrame
     alerts: pd.DataFrame
     counts: pd.DataFrame = field(default_factory=pd.DataFrame)
+    state_time: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def output_sources(settings: Any) -> dict[str, str]:
@@ -66,14 +67,43 @@ async def load_counts(session: AsyncSession, codes: list[str], start: datetime, 
     return _utc(counts, "start", "end")
 
 
+async def load_machines(session: AsyncSession,
+                        output: Mapping[str, str] | None) -> tuple[pd.DataFrame, list[int]]:
+    """The machines frame (with where each one's output comes from) and the machines' ids in the same order."""
+    machines = await query_frame(session, select(Machine.code, Line.code, Machine.ideal_cycle_time_s, Machine.id)
+                                 .join(Line, Machine.line_id == Line.id).order_by(Machine.code),
+                                 ["machine", "line", "ideal_cycle_time_s", "id"])
+    ids = [int(i) for i in machines.pop("id").tolist()]
+    machines["output"] = [(output or {}).get(code, "reports") for code in machines["machine"]]
+    return machines, ids
+
+
+async def load_orders(session: AsyncSession, start: datetime, end: datetime, machines: pd.DataFrame) -> pd.DataFrame:
+    orders = await query_frame(session, select(WorkOrder.code, WorkOrder.quantity, WorkOrder.due_at,
+                                               WorkOrder.completed_at, Line.code)
+                               .outerjoin(Line, WorkOrder.line_id == Line.id)
+                               .where(and_(WorkOrder.due_at >= start, WorkOrder.due_at < end)),
+                               ["work_order", "quantity", "due", "completed_at", "line"])
+    _utc(orders, "due", "completed_at")
+    orders["line"] = orders["line"].where(orders["line"].isin(machines["line"]), None)
+    return orders
+
+
+async def load_alerts(session: AsyncSession, start: datetime, end: datetime) -> pd.DataFrame:
+    alerts = await query_frame(session, select(Machine.code, DowntimeAlert.down_start, DowntimeAlert.acknowledged_at,
+                                               DowntimeAlert.fixed_at)
+                               .join(Machine, DowntimeAlert.machine_id == Machine.id)
+                               .where(DowntimeAlert.down_start >= start, DowntimeAlert.down_start < end),
+                               ["machine", "down_start", "acknowledged_at", "fixed_at"])
+    return _utc(alerts, "down_start", "acknowledged_at", "fixed_at")
+
+
 async def load_frames(session: AsyncSession, start: datetime, end: datetime, now: datetime, *,
                       output: Mapping[str, str] | None = None) -> KpiFrames:
     """Everything touching [start, end); an open state interval ends at `now` (later time is unknown).
-    `output` (machine code -> counters | reports | both, see output_sources) says whose parts are counted."""
-    machines = await query_frame(session, select(Machine.code, Line.code, Machine.ideal_cycle_time_s)
-                            .join(Line, Machine.line_id == Line.id).order_by(Machine.code),
-                            ["machine", "line", "ideal_cycle_time_s"])
-    machines["output"] = [(output or {}).get(code, "reports") for code in machines["machine"]]
+    `output` (machine code -> counters | reports | both, see output_sources) says whose parts are counted.
+    A one-period call at scale wants bot.kpi.summed.load_window, which lets the database do the sums."""
+    machines, _ids = await load_machines(session, output)
     counted = [code for code, source in zip(machines["machine"], machines["output"], strict=True)
                if source in COUNTED]
     states = await query_frame(session, select(Machine.code, MachineState.state, MachineState.start_at,
@@ -94,17 +124,5 @@ async def load_frames(session: AsyncSession, start: datetime, end: datetime, now
                                   WorkReport.created_at >= start, WorkReport.created_at < end),
                            ["reported_at", "machine", "good", "scrap", "work_order"])
     _utc(reports, "reported_at")
-    orders = await query_frame(session, select(WorkOrder.code, WorkOrder.quantity, WorkOrder.due_at,
-                                          WorkOrder.completed_at, Line.code)
-                          .outerjoin(Line, WorkOrder.line_id == Line.id)
-                          .where(and_(WorkOrder.due_at >= start, WorkOrder.due_at < end)),
-                          ["work_order", "quantity", "due", "completed_at", "line"])
-    _utc(orders, "due", "completed_at")
-    orders["line"] = orders["line"].where(orders["line"].isin(machines["line"]), None)
-    alerts = await query_frame(session, select(Machine.code, DowntimeAlert.down_start, DowntimeAlert.acknowledged_at,
-                                          DowntimeAlert.fixed_at)
-                          .join(Machine, DowntimeAlert.machine_id == Machine.id)
-                          .where(DowntimeAlert.down_start >= start, DowntimeAlert.down_start < end),
-                          ["machine", "down_start", "acknowledged_at", "fixed_at"])
-    _utc(alerts, "down_start", "acknowledged_at", "fixed_at")
-    return KpiFrames(machines, states, reports, orders, alerts, await load_counts(session, counted, start, end))
+    return KpiFrames(machines, states, reports, await load_orders(session, start, end, machines),
+                     await load_alerts(session, start, end), await load_counts(session, counted, start, end))

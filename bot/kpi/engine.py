@@ -23,6 +23,7 @@ from bot.kpi.inputs import (
     Machines,
     Reports,
     States,
+    StateTime,
     instant_ns,
     prepare,
 )
@@ -50,7 +51,7 @@ def _micro_codes(states: States, threshold_ns: float) -> tuple[np.ndarray, np.nd
 
 
 def _state_sums(
-    states: States, periods: Periods, machines: int, threshold_ns: float
+    states: States, periods: Periods, machines: int, threshold_ns: float, summed: StateTime | None = None
 ) -> dict[str, np.ndarray]:
     shape = (machines, len(periods))
     size = shape[0] * shape[1]
@@ -60,6 +61,10 @@ def _state_sums(
     piece = code[row]
     seconds = np.bincount(cell * _CODES + piece, weights=overlap, minlength=size * _CODES) / 1e9
     seconds = seconds.reshape(shape + (_CODES,))
+    if summed is not None:
+        if len(periods) != 1:
+            raise KpiInputError("state_time is time summed over the whole window: it needs every=None")
+        np.add.at(seconds[:, 0, :], (summed.machine, summed.state), summed.seconds)
     stops = (piece == DOWN) | (piece == MICRO)
     stop_event = event[row[stops]]
     first = np.ones(stop_event.size, dtype=bool)
@@ -173,11 +178,14 @@ def compute_kpis(
     shifts: list[tuple[str, str, str]] | tuple[tuple[str, str, str], ...] | None = None,
     tz: str = DEFAULT_TZ,
     micro_stop_threshold_s: float = 0.0,
+    state_time: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """KPIs per (group, period) for the window [start, end); see the package docstring for the definitions."""
+    """KPIs per (group, period) for the window [start, end); see the package docstring for the definitions.
+    `state_time` (machine, state, seconds): time inside the window already summed, beside `states` (which then
+    hold at least every down interval); only with every=None."""
     _check_params(by, micro_stop_threshold_s)
     periods = build_periods(instant_ns(start, "start"), instant_ns(end, "end"), every, shifts, tz)
-    inputs = prepare(states, reports, machines, work_orders, alerts, counts)
+    inputs = prepare(states, reports, machines, work_orders, alerts, counts, state_time)
     return compute_prepared(inputs, periods, by, tz, micro_stop_threshold_s)
 
 
@@ -186,7 +194,7 @@ def compute_prepared(
 ) -> pd.DataFrame:
     """The engine proper, on validated inputs (exposed so the benchmark can time validation apart)."""
     count = len(inputs.machines.names)
-    per_machine = _state_sums(inputs.states, periods, count, micro_stop_threshold_s * 1e9)
+    per_machine = _state_sums(inputs.states, periods, count, micro_stop_threshold_s * 1e9, inputs.state_time)
     per_machine |= _report_sums(inputs.reports, periods, inputs.machines, inputs.counts)
     per_machine |= _alert_sums(inputs.alerts, periods, count)
     machine_group, group_names = group_index(inputs.machines, by)

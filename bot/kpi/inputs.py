@@ -39,6 +39,16 @@ class States:
 
 
 @dataclass(frozen=True)
+class StateTime:
+    """Time in a state already summed inside the window (by the database, see bot/kpi/summed.py): valid only for
+    a call whose one period is the whole window, and never for `down`, whose events the engine must count."""
+
+    machine: np.ndarray
+    state: np.ndarray
+    seconds: np.ndarray
+
+
+@dataclass(frozen=True)
 class Reports:
     """Production reports; first_pass is NaN where no rework data exists."""
 
@@ -93,6 +103,7 @@ class Inputs:
     orders: Orders
     alerts: Alerts | None
     counts: Counts | None = None
+    state_time: StateTime | None = None
 
 
 def instant_ns(value: datetime | pd.Timestamp, name: str) -> int:
@@ -204,8 +215,11 @@ def _states(frame: pd.DataFrame | None, machines: Machines) -> States:
     if (end < start).any():
         raise KpiInputError(f"states has {(end < start).sum()} interval(s) ending before they start")
     same = machine[1:] == machine[:-1]
-    if ((machine[1:] < machine[:-1]) | (same & (start[1:] < start[:-1]))).any():
-        order = np.lexsort((start, machine))
+    # by (machine, start, end): an empty interval sorts before the one starting at its instant, which the database
+    # may return first, and which it would otherwise seem to overlap
+    tie = same & (start[1:] == start[:-1])
+    if ((machine[1:] < machine[:-1]) | (same & (start[1:] < start[:-1])) | (tie & (end[1:] < end[:-1]))).any():
+        order = np.lexsort((end, start, machine))
         machine, state, start, end = machine[order], state[order], start[order], end[order]
         same = machine[1:] == machine[:-1]
     clash = np.flatnonzero(same & (start[1:] < end[:-1]))
@@ -308,6 +322,17 @@ def _counts(frame: pd.DataFrame | None, machines: Machines) -> Counts | None:
     return Counts(machine[keep], (start + (end - start) // 2)[keep], good[keep], scrap[keep])
 
 
+def _state_time(frame: pd.DataFrame | None, machines: Machines) -> StateTime | None:
+    if _rows(frame) is None:
+        return None
+    _require(frame, "state_time", ("machine", "state", "seconds"))
+    state = _codes(frame["state"], STATES, "state_time.state", f"one of {', '.join(STATES)}")
+    if (state == DOWN).any():
+        raise KpiInputError("state_time cannot hold down time: down intervals are events, give them as states")
+    return StateTime(_codes(frame["machine"], machines.names, "state_time.machine", "in machines"), state,
+                     _quantities(frame["seconds"], "state_time.seconds", integral=False))
+
+
 def prepare(
     states: pd.DataFrame | None,
     reports: pd.DataFrame | None,
@@ -315,9 +340,10 @@ def prepare(
     work_orders: pd.DataFrame | None = None,
     alerts: pd.DataFrame | None = None,
     counts: pd.DataFrame | None = None,
+    state_time: pd.DataFrame | None = None,
 ) -> Inputs:
     """Validate all frames; a frame with no rows (or None) is simply empty."""
     table = _machines(machines)
     orders = _orders(work_orders, table)
     return Inputs(table, _states(states, table), _reports(reports, table, orders), orders,
-                  _alerts(alerts, table), _counts(counts, table))
+                  _alerts(alerts, table), _counts(counts, table), _state_time(state_time, table))

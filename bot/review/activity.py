@@ -7,11 +7,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.issues.listing import IssueFilter, ListRow, list_page
+from bot.kpi.summed import ReportFacts, by_source, reporters, scan
 from bot.models import Machine, Operation, User
 from bot.models.issues import OPEN_STATUSES, Issue, IssueStatus
 from bot.models.reports import ChangeKind, ChangeStatus, ReportChange, ReportStatus, WorkReport
@@ -88,52 +88,44 @@ async def training(session: AsyncSession, settings: Settings, line_code: str | N
     return tallies(await matrix(session, catalog, config, line_code), "role")
 
 
-def _scoped(query: Any, start: datetime, end: datetime, line_id: int | None) -> Any:
+def _scoped(query: Any, start: datetime, end: datetime, line_id: int | None, dialect: str) -> Any:
     """Confirmed reports created in [start, end), attributed to machines as the KPI engine does (joins, no IN
-    over a subquery: at a million reports that was the review's slowest query)."""
+    over a subquery: at a million reports that was the review's slowest query; the month is most of the table, so
+    SQLite reads it in storage order, see `scan`)."""
     machine_id = func.coalesce(WorkReport.machine_id, Operation.machine_id)
+    created = scan(WorkReport.created_at, dialect)
     query = (query.join(Operation, WorkReport.operation_id == Operation.id).join(Machine, Machine.id == machine_id)
-             .where(WorkReport.status == ReportStatus.CONFIRMED.value, WorkReport.created_at >= start,
-                    WorkReport.created_at < end))
+             .where(WorkReport.status == ReportStatus.CONFIRMED.value, created >= start, created < end))
     return query.where(Machine.line_id == line_id) if line_id is not None else query
 
 
 async def adoption(session: AsyncSession, start: datetime, end: datetime, *, line_id: int | None,
-                   details: pd.DataFrame | None = None) -> Adoption:
+                   facts: ReportFacts | None = None) -> Adoption:
     """Reports confirmed in the month (attributed to machines as the KPI engine does), by source; members who
-    reported, by role; corrections and rejected changes asked for on those reports. `details`: those reports
-    already loaded (id, source, user_id; bot/review/frames.py), so they are not read a second time."""
+    reported, by role; corrections and rejected changes asked for on those reports. `facts`: those reports already
+    grouped (bot.kpi.summed.load_window), so they are not read a second time."""
     result = Adoption()
-    reporters: set[int] = set()
-    if details is not None:
-        result.by_source = {str(s): int(n) for s, n in details["source"].value_counts().items()}
-        reporters = {int(u) for u in details["user_id"].unique()}
+    dialect = session.get_bind().dialect.name
+    members: set[int] = set()
+    if facts is not None:
+        result.by_source, members = by_source(facts), reporters(facts)
     else:
         rows = await session.execute(_scoped(select(WorkReport.source, WorkReport.user_id, func.count())
-                                             .select_from(WorkReport), start, end, line_id)
+                                             .select_from(WorkReport), start, end, line_id, dialect)
                                      .group_by(WorkReport.source, WorkReport.user_id))
         for source, user_id, n in rows:
             result.by_source[source] = result.by_source.get(source, 0) + int(n)
-            reporters.add(user_id)
+            members.add(user_id)
     result.reports = sum(result.by_source.values())
-    for user in await session.scalars(select(User).where(User.id.in_(reporters))) if reporters else []:
+    for user in await session.scalars(select(User).where(User.id.in_(members))) if members else []:
         for role in user.roles or ["-"]:
             result.active_by_role[role] = result.active_by_role.get(role, 0) + 1
-    if details is not None:  # the month's change requests (few), kept when their report is one of those loaded
-        ids = set(details["id"].tolist())
-        rows = await session.execute(
-            select(ReportChange.report_id, ReportChange.kind, ReportChange.status)
-            .join(WorkReport, ReportChange.report_id == WorkReport.id)
-            .where(WorkReport.created_at >= start, WorkReport.created_at < end))
-        for report_id, kind, status in rows:
-            if report_id in ids:
-                result.corrections += kind == ChangeKind.CORRECTION.value
-                result.rejections += status == ChangeStatus.REJECTED.value
-        return result
-    changes = await session.execute(_scoped(
-        select(_sum(ReportChange.kind == ChangeKind.CORRECTION.value),
-               _sum(ReportChange.status == ChangeStatus.REJECTED.value))
-        .select_from(ReportChange).join(WorkReport, ReportChange.report_id == WorkReport.id), start, end, line_id))
+    # from the (few) change requests to their reports, one look-up each, never a pass over the month's reports
+    in_scope = _scoped(select(WorkReport.id).where(WorkReport.id == ReportChange.report_id), start, end, line_id,
+                       dialect).exists()
+    changes = await session.execute(select(_sum(ReportChange.kind == ChangeKind.CORRECTION.value),
+                                           _sum(ReportChange.status == ChangeStatus.REJECTED.value))
+                                    .select_from(ReportChange).where(in_scope))
     corrections, rejections = changes.one()
     result.corrections, result.rejections = int(corrections), int(rejections)
     return result

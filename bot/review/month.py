@@ -14,7 +14,7 @@ from bot.kpi import compute_kpis, to_json_records
 from bot.kpi.data import KpiFrames, output_sources
 from bot.kpi.scopes import Scope, pick
 from bot.kpi.service import kpi_settings, shifts_of
-from bot.review.frames import month_frames
+from bot.kpi.summed import ReportFacts, load_window
 from bot.review.kpis import Window, has_data
 from bot.settings import Settings
 
@@ -22,31 +22,24 @@ from bot.settings import Settings
 @dataclass
 class MonthInputs:
     frames: KpiFrames
-    details: pd.DataFrame | None  # the reports' id, source, user_id, reason_code, machine, scrap (SQLite only)
+    facts: ReportFacts  # the month's confirmed reports in groups
 
-    def line_reports(self, line: str | None) -> pd.DataFrame | None:
-        if self.details is None or line is None:
-            return self.details
-        codes = self.frames.machines.loc[self.frames.machines["line"] == line, "machine"]
-        return self.details[self.details["machine"].isin(codes)]
+    def line_facts(self, line: str | None) -> ReportFacts:
+        if line is None:
+            return self.facts
+        return self.facts.on_machines(self.frames.machines.loc[self.frames.machines["line"] == line, "machine"])
 
 
 async def load(session: AsyncSession, settings: Settings, window: Window, now: datetime) -> MonthInputs:
-    return MonthInputs(*await month_frames(session, window.start, window.end, now, output=output_sources(settings)))
-
-
-def scrap_pieces(details: pd.DataFrame) -> dict[str, float]:
-    """Pieces per scrap reason ("" without one) of the month's confirmed reports, as the SQL version counts them."""
-    scrapped = details[details["scrap"] > 0]
-    totals = scrapped["scrap"].groupby(scrapped["reason_code"].fillna("").astype(str).to_numpy()).sum()
-    return {str(code): float(pieces) for code, pieces in totals.items()}
+    loaded = await load_window(session, window.start, window.end, now, output=output_sources(settings))
+    return MonthInputs(loaded.frames, loaded.facts)
 
 
 def compute(frames: KpiFrames, settings: Settings, window: Window, by: str) -> pd.DataFrame:
     """The engine on loaded frames, with the arguments `bot.kpi.service.kpis_from_db` passes."""
     return compute_kpis(frames.states, frames.reports, frames.machines, frames.work_orders, frames.alerts,
                         frames.counts, start=window.start, end=window.end, by=by, shifts=shifts_of(settings),
-                        tz=settings.plant.timezone,
+                        tz=settings.plant.timezone, state_time=frames.state_time,
                         micro_stop_threshold_s=kpi_settings(settings).micro_stop_threshold_s)
 
 

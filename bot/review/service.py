@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.kpi.data import KpiFrames
 from bot.kpi.scopes import Scope
+from bot.kpi.summed import ReportFacts, scrap_pieces
 from bot.models import Line
 from bot.patrols.figures import Figures as PatrolFigures
 from bot.review import activity, month, paretos
@@ -103,11 +103,11 @@ def downtime_bars(settings: Settings, frames: KpiFrames | None, window: Window, 
 
 
 async def scrap_bars(session: AsyncSession, settings: Settings, window: Window, line_id: int | None,
-                     details: pd.DataFrame | None = None) -> list[Bar]:
-    """From the loaded reports when there are (SQLite), else one SQL aggregate; the same pieces either way."""
+                     facts: ReportFacts | None = None) -> list[Bar]:
+    """From the month's grouped reports when loaded, else one SQL aggregate; the same pieces either way."""
     config: ReviewSettings = settings.feature("review")
     names = {r.code: r.name for r in settings.feature("reports").scrap_reasons}
-    pieces = (month.scrap_pieces(details) if details is not None
+    pieces = (scrap_pieces(facts) if facts is not None
               else await paretos.scrap_pieces(session, window.start, window.end, line_id=line_id))
     return paretos.bars(pieces, names, config.top, "未填写原因")
 
@@ -122,7 +122,7 @@ async def build_review(session: AsyncSession, settings: Settings, scope: Scope, 
     assert this is not None
     inputs = await load_month(session, settings, this, now)
     frames = inputs.frames if inputs else None
-    details = inputs.line_reports(scope.code if scope.kind == "line" else None) if inputs else None
+    facts = inputs.line_facts(scope.code if scope.kind == "line" else None) if inputs else None
     records: dict[str, dict[str, Any] | None] = {
         "this": month.record(frames, settings, scope, this) if frames else None}
     trend = await monthly_trend(session, settings, scope, first, now, known={first: records["this"]})
@@ -137,12 +137,12 @@ async def build_review(session: AsyncSession, settings: Settings, scope: Scope, 
     return Review(
         scope=scope, month=first, windows=windows, records=records, kpis=compare(records, config),
         downtime=downtime_bars(settings, frames, this, now, scope, await paretos.downtime_names(session)),
-        scrap=await scrap_bars(session, settings, this, line_id, details),
+        scrap=await scrap_bars(session, settings, this, line_id, facts),
         worst_machines=month.worst_machines(frames, settings, scope, this, config.worst_machines) if frames else [],
         issues=await activity.issue_counts(session, this.start, this.end, after, line_id=line_id),
         patrols=await activity.patrols(session, this.start, this.end, line_id=line_id),
         training=await activity.training(session, settings, scope.code if scope.kind == "line" else None),
-        adoption=await activity.adoption(session, this.start, this.end, line_id=line_id, details=details),
+        adoption=await activity.adoption(session, this.start, this.end, line_id=line_id, facts=facts),
         micro_stop_s=micro_stop_threshold(settings), complete=now >= this.end, trend=trend,
         definition_notes=definition_notes(config.definition_changes, windows,
                                           {name for name, rec in records.items() if rec is not None}))

@@ -180,7 +180,7 @@ async def _orders(session: AsyncSession, lines: list[int], machines: list, days:
         # the day's plan: 70 % of what the line's machines make in 21 hours at their ideal rate (good summed
         # over the machines, as the KPI engine sums a line's output)
         plan = max(100, int(0.7 * sum(21 * 3600 / m[2] for m in machines if m[1] == line_id) / 100) * 100)
-        for day in days[:-1]:
+        for day in days:  # today too: the machines have run since midnight, and their output counts
             due = datetime.combine(day, time(20, 0), tz)
             late = rng.random() < _phase(day, first_day).late
             done = due + timedelta(hours=float(rng.uniform(1, 20))) if late else due - timedelta(

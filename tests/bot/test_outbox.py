@@ -19,20 +19,10 @@ from bot.settings import OutboxSettings
 from bot.token_store import DatabaseTokenStore
 from integrations.wecom.client import WeComClient
 from integrations.wecom.sandbox import Sandbox, SandboxConfig
+from tests.clock import StoppedClock
 from tests.conftest import DEMO_AES_KEY
 
 pytestmark = pytest.mark.db
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -45,7 +35,7 @@ async def sandbox() -> AsyncIterator[Sandbox]:
 
 @pytest.fixture
 async def sender(sandbox: Sandbox, session_factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[Any]:
-    clock = Clock()
+    clock = StoppedClock(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
     async with aiohttp.ClientSession() as http:
         client = WeComClient(http, corp_id="wwsandbox0000000001", secret="sandbox-secret", agent_id=1000002,
                              api_base=sandbox.base_url, token_store=DatabaseTokenStore(session_factory),

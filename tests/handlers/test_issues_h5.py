@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.issues import open_issue
-from bot.models import User
+from bot.models import Line, User
 from bot.models.issues import Issue, IssuePhoto
 from tests.conftest import Stack
 from tests.handlers.issues_support import is_card_to, png, seed_people
@@ -67,6 +67,19 @@ async def test_the_list_filters_overdue_in_plant_time_and_opens_through_oauth(st
     assert "扭矩偏大" not in html and "系统卡顿" not in html and "逾期5天" in html and "共 2 条" in html
     _, html = await get(stack, pm, "/h5/issues?category=系统问题")
     assert "系统卡顿" in html and "冲床异响" not in html
+
+
+async def test_the_filter_choices_follow_a_renamed_owner_and_a_new_line(stack: Stack,
+                                                                      pm: aiohttp.ClientSession) -> None:
+    users = await seed_issues(stack)
+    _, html = await get(stack, pm, "/h5/issues")
+    assert f'<option value="{users["maint1"]}">孙师傅</option>' in html and "L9" not in html
+    async with stack.services.sessions.begin() as session:  # the choices are cached: a change must drop them
+        (await session.get(User, users["maint1"])).name = "孙<工>"  # type: ignore[union-attr]
+        plant_id = await session.scalar(select(Line.plant_id).limit(1))
+        session.add(Line(plant_id=plant_id, code="L9", name="九号线"))
+    _, html = await get(stack, pm, f"/h5/issues?owner={users['maint1']}")
+    assert f'<option value="{users["maint1"]}" selected>孙&lt;工&gt;</option>' in html and ">L9 九号线<" in html
 
 
 async def test_a_pm_changes_the_owner_and_the_new_owner_gets_the_card(stack: Stack,

@@ -1,7 +1,6 @@
 """`指标` / `KPI` in chat: the user's scope in text at once, then the chart as an uploaded image."""
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from sqlalchemy import select
 from bot.models import OutboxMessage
 from bot.outbox import Priority
 from opsbot.app import SENDER
+from tests.clock import StoppedClock
 from tests.conftest import Stack, eventually
 from tests.handlers.kpi_support import NOW, seed_plant
 
@@ -39,18 +39,10 @@ async def answer(stack: Stack, userid: str, text: str) -> str:
     return str(message.payload["content"])
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
+def clock() -> StoppedClock:
     """The whole stack's clock (handlers and outbox sender), moved by the tests that need time to pass."""
-    return Clock(NOW)
+    return StoppedClock(NOW)
 
 
 async def test_team_lead_gets_line_figures_then_chart(stack: Stack, tmp_path: Path) -> None:
@@ -142,7 +134,7 @@ async def test_an_unknown_code_lists_the_lines(stack: Stack, tmp_path: Path) -> 
 
 
 async def test_a_repeated_request_within_a_minute_queues_one_chart(stack: Stack, tmp_path: Path,
-                                                                    clock: Clock) -> None:
+                                                                    clock: StoppedClock) -> None:
     await seed_plant(stack, tmp_path)
     await stack.sandbox.send_text("boss", "指标 L1")
     clock.now = NOW.replace(second=50)

@@ -3,11 +3,12 @@ after each approval, correction or undo every card of the report (as each recipi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
 from bot.qr import QrPayload
+from tests.clock import MovingClock
 from tests.conftest import Stack
 from tests.handlers.cards_support import buttons, delivered, raw_tap, rows, shown
 
@@ -16,19 +17,9 @@ from .reports_support import op_url, report_count, reports, seed_stack
 pytestmark = pytest.mark.db
 
 
-class MovableClock:
-    """The bot's clock, moved by the test instead of sleeping through an undo window."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
 @pytest.fixture
 def clock() -> Callable[[], datetime]:
-    return MovableClock()
+    return MovingClock()
 
 
 def card_for(stack: Stack, userid: str, title: str) -> dict:
@@ -123,7 +114,7 @@ async def test_replayed_callback_stores_one_report(stack: Stack) -> None:
     assert await report_count(stack) == 1
 
 
-async def test_undo_inside_the_window_then_not_after(stack: Stack, clock: MovableClock) -> None:
+async def test_undo_inside_the_window_then_not_after(stack: Stack, clock: MovingClock) -> None:
     await seed_stack(stack)
     await stack.sandbox.scan("op1", op_url(stack))
     await stack.sandbox.send_text("op1", "10")
@@ -227,7 +218,8 @@ async def test_undo_of_an_approved_report_asks_the_team_lead_again(stack: Stack)
     assert shown(stack, "op1", confirm["task_id"])["main_title"]["title"] == "报工已撤销"
 
 
-async def test_late_correction_is_approved_by_the_team_lead(stack: Stack, clock: MovableClock) -> None:
+async def test_late_correction_is_approved_by_the_team_lead(stack: Stack, clock: MovingClock) -> None:
+    clock.start_at_plant_time(time(10, 0))  # "my reports of today" an hour later is still the same day
     await seed_stack(stack)
     await stack.sandbox.scan("op1", op_url(stack))
     await stack.sandbox.send_text("op1", "40")

@@ -2,7 +2,7 @@
 restart - then 漏检 at the window's end with what was done; a machine in a planned stop all along is skipped."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -16,20 +16,13 @@ from bot.templates import Templates
 from jobs import patrols_dispatch, patrols_escalation
 from opsbot.app import build_services
 from tests.bot.patrols.support import PATROLS, SHIFT_D, SLOT_5S, seed_plant
+from tests.clock import StoppedClock
 from tests.conftest import make_settings
 
 pytestmark = pytest.mark.db
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-def services_for(db_url: str, session_factory: async_sessionmaker[AsyncSession], clock: Clock) -> Services:
+def services_for(db_url: str, session_factory: async_sessionmaker[AsyncSession], clock: StoppedClock) -> Services:
     settings = make_settings(db_url, patrols=dict(PATROLS))
     return Services(settings=settings, sessions=session_factory, templates=Templates(settings.tz), clock=clock)
 
@@ -48,7 +41,7 @@ async def five_s(session_factory: async_sessionmaker[AsyncSession]) -> PatrolRou
 
 async def test_the_whole_ladder_once_and_not_again_after_a_restart(
         session_factory: async_sessionmaker[AsyncSession], db_url: str) -> None:
-    clock = Clock(SLOT_5S)
+    clock = StoppedClock(SLOT_5S)
     services = services_for(db_url, session_factory, clock)
     async with session_factory.begin() as session:
         await seed_plant(session)
@@ -78,7 +71,7 @@ async def test_the_whole_ladder_once_and_not_again_after_a_restart(
 
 async def test_a_machine_stopped_for_the_whole_window_is_skipped_not_missed(
         session_factory: async_sessionmaker[AsyncSession], db_url: str) -> None:
-    clock = Clock(SHIFT_D)
+    clock = StoppedClock(SHIFT_D)
     services = services_for(db_url, session_factory, clock)
     async with session_factory.begin() as session:
         await seed_plant(session)

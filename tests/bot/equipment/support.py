@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,23 +18,17 @@ from bot.settings_schema import SettingsError, from_mapping
 from bot.templates import Templates
 from integrations.opcua import EndpointCollector, ReadCycle
 from integrations.opcua.simulator import PlantSimulator, SimMachine
+from tests.clock import StoppedClock
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 CODES = ["L1-M1", "L1-M2", "L2-M1"]
 
 
 @dataclass
-class FakeClock:
-    """Time moves only when a test says so."""
+class FakeClock(StoppedClock):
+    """Stands at T0 unless told otherwise."""
 
     now: datetime = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
 
 
 def sim_machines(codes: list[str] = CODES) -> list[SimMachine]:

@@ -53,6 +53,16 @@ def test_unsorted_states_are_accepted() -> None:
     assert compute_kpis(shuffled, None, MACHINES, start=START, end=END)["down_events"].tolist() == [1, 0]
 
 
+def test_an_empty_interval_tied_with_the_next_is_no_overlap() -> None:
+    """A database returns rows with the same start in any order; [9:00, 9:00) after [9:00, 10:00) is not an
+    overlap (PostgreSQL gave that order for the review benchmark's data)."""
+    at = START + pd.Timedelta(hours=1)
+    frame = pd.DataFrame({"machine": ["m1", "m1", "m1"], "state": ["running", "down", "idle"],
+                          "start": [START, at, at], "end": [at, at + pd.Timedelta(hours=1), at]})
+    table = compute_kpis(frame, None, MACHINES, start=START, end=END).set_index("machine")
+    assert table.loc["m1", "down_s"] == 3600 and table.loc["m1", "down_events"] == 1
+
+
 @pytest.mark.parametrize("by", ["machine", "line", "plant"])
 @pytest.mark.parametrize("empty", [None, pd.DataFrame()])
 def test_empty_inputs_give_nan_not_errors(by: str, empty: pd.DataFrame | None) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -14,27 +14,15 @@ from bot.token_store import DatabaseTokenStore
 from integrations.wecom.client import WeComClient
 from integrations.wecom.limits import SendLimiter
 from integrations.wecom.sandbox import Sandbox, SandboxConfig
+from tests.clock import StoppedClock
 from tests.conftest import DEMO_AES_KEY
 
 USERS = {"zhangsan": "张三", "lisi": "李四", "wangwu": "王五"}
 
 
-class Clock:
-    """The sender's notion of now; only the test moves it."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
-
-
 @pytest.fixture
-def clock() -> Clock:  # type: ignore[override]
-    return Clock()
+def clock() -> StoppedClock:  # type: ignore[override]
+    return StoppedClock(datetime(2026, 11, 25, 8, 0, tzinfo=UTC))
 
 
 @pytest.fixture

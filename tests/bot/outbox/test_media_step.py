@@ -14,7 +14,7 @@ from bot.outbox import MediaFile, MediaStep, OutboxSender
 from bot.settings import OutboxSettings
 from integrations.wecom.client import WeComClient
 from integrations.wecom.sandbox import Sandbox
-from tests.bot.outbox.conftest import Clock
+from tests.clock import StoppedClock as Clock
 
 pytestmark = pytest.mark.db
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

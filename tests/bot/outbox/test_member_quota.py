@@ -13,7 +13,8 @@ from bot.outbox import OutboxSender
 from bot.settings import OutboxSettings
 from integrations.wecom.client import WeComClient
 from integrations.wecom.sandbox import Sandbox
-from tests.bot.outbox.conftest import Clock, run_in_background
+from tests.bot.outbox.conftest import run_in_background
+from tests.clock import StoppedClock as Clock
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.db

@@ -13,7 +13,7 @@ from bot.outbox import OutboxSender, Priority
 from bot.settings import OutboxSettings
 from integrations.wecom.client import WeComClient
 from integrations.wecom.sandbox import Sandbox
-from tests.bot.outbox.conftest import Clock
+from tests.clock import StoppedClock as Clock
 from tests.conftest import eventually
 
 pytestmark = pytest.mark.db

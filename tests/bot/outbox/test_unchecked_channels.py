@@ -13,7 +13,7 @@ from bot.outbox import OutboxSender
 from bot.settings import OutboxSettings
 from integrations.wecom.client import WeComClient
 from integrations.wecom.sandbox import Sandbox
-from tests.bot.outbox.conftest import Clock
+from tests.clock import StoppedClock as Clock
 
 pytestmark = pytest.mark.db
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from bot.training.media import ensure_demo_media
+from tests.clock import StoppedClock
 
 
 @lru_cache(maxsize=1)
@@ -30,15 +29,4 @@ def training_overrides(media: Path, **extra: Any) -> dict[str, dict[str, Any]]:
     return {"training": {"media_dir": str(media), **extra}}
 
 
-@dataclass
-class Clock:
-    """The bot's clock in a test: it moves only when the test says so."""
-
-    now: datetime = field(default_factory=lambda: datetime.now(UTC).replace(microsecond=0))
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
-        return self.now
+Clock = StoppedClock  # the training tests' name for it

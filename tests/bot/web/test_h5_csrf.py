@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import aiohttp
 import pytest
@@ -12,25 +12,16 @@ from yarl import URL
 
 from bot.web.h5 import COOKIE
 from bot.web.h5_tokens import LOGIN_COOKIE
+from tests.clock import MovingClock
 from tests.conftest import Stack
 from tests.handlers.reports_support import op_url, report_count, reports, seed_stack
 
 pytestmark = pytest.mark.db
 
 
-class MovableClock:
-    """The bot's clock, moved by the test instead of sleeping through a login or form lifetime."""
-
-    def __init__(self) -> None:
-        self.offset = timedelta()
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
 @pytest.fixture
 def clock() -> Callable[[], datetime]:
-    return MovableClock()
+    return MovingClock()
 
 
 def browser(stack: Stack, userid: str, *, origin: str | None = "self") -> aiohttp.ClientSession:
@@ -103,7 +94,7 @@ async def test_the_oauth_state_is_single_use(plant: Stack) -> None:
             assert response.status == 403
 
 
-async def test_a_login_left_ten_minutes_is_refused(plant: Stack, clock: MovableClock) -> None:
+async def test_a_login_left_ten_minutes_is_refused(plant: Stack, clock: MovingClock) -> None:
     async with browser(plant, "op1") as http:
         back = await start_login(plant, http)
         clock.offset += timedelta(minutes=11)
@@ -162,7 +153,7 @@ async def test_a_form_key_is_bound_to_the_user_and_the_operation(plant: Stack) -
 
 
 async def test_an_issued_form_key_expires_but_repeats_within_its_life_stay_one_report(
-        plant: Stack, clock: MovableClock) -> None:
+        plant: Stack, clock: MovingClock) -> None:
     async with browser(plant, "op1") as http:
         html = await open_form(plant, http)
         token, key = hidden(html, "token"), hidden(html, "key")
