@@ -89,8 +89,6 @@ def _later(a: ColumnElement, b: ColumnElement, dialect: str) -> ColumnElement:
     return func.max(a, b) if dialect == "sqlite" else func.greatest(a, b)
 
 
-
-
 def scan(column: ColumnElement, dialect: str) -> ColumnElement:
     """The column with its indexes put out of play on SQLite (`+x` is x): a whole month is most of the table, best
     read in storage order, where an index on the column would fetch every row in its order, one seek each (2-3x
