@@ -1,4 +1,4 @@
-"""`opsbot patrols status` (today's rounds) and `opsbot export patrols` (one row per item answer)."""
+"""`opsbot patrols status` (a day's rounds, today by default) and `opsbot export patrols` (one row per item answer)."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,8 @@ from opsbot.cli.reports import export_group, export_window
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     patrols = sub.add_parser("patrols", help="daily patrols (巡检/点检)")
     patrols_sub = patrols.add_subparsers(dest="patrols_command", required=True)
-    status = patrols_sub.add_parser("status", help="today's rounds: done, on time, missed, NG")
+    status = patrols_sub.add_parser("status", help="a day's rounds: done, on time, missed, NG")
+    status.add_argument("--day", type=date.fromisoformat, help="YYYY-MM-DD, a plant day (default: today)")
     status.add_argument("--line", help="only this line code")
     status.add_argument("--by", choices=["checklist", "line", "person"], default="checklist")
     status.set_defaults(func=run_status)
@@ -36,8 +37,8 @@ async def run_status(args: argparse.Namespace) -> int:
     from bot.patrols.figures import figures
 
     settings = load_settings(args.config, needs={"database"})
-    now = datetime.now(UTC)
-    start, end = settings.calendar.day_bounds(settings.calendar.day_of(now))
+    day = args.day or settings.calendar.day_of(datetime.now(UTC))
+    start, end = settings.calendar.day_bounds(day)
     engine = make_engine(settings.database.url)
     try:
         async with make_session_factory(engine)() as session:
