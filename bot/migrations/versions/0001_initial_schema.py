@@ -473,21 +473,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_training_progress')),
     sa.UniqueConstraint('user_id', 'code', 'version', name=op.f('uq_training_progress_user_id'))
     )
-    # review (bot/models/review.py)
-    op.create_table('review_awards',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('month', sa.String(length=7), nullable=False),
-    sa.Column('category', sa.String(length=16), nullable=False),
-    sa.Column('candidates', sa.JSON(), nullable=False),
-    sa.Column('winner_id', sa.Integer(), nullable=True),
-    sa.Column('confirmed_by', sa.Integer(), nullable=True),
-    sa.Column('confirmed_at', bot.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['confirmed_by'], ['users.id'], name=op.f('fk_review_awards_confirmed_by_users')),
-    sa.ForeignKeyConstraint(['winner_id'], ['users.id'], name=op.f('fk_review_awards_winner_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_awards')),
-    sa.UniqueConstraint('month', 'category', name=op.f('uq_review_awards_month'))
-    )
     op.create_table('training_ratings',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -528,6 +513,21 @@ def upgrade() -> None:
         batch_op.create_index('ix_training_views_opened_at', ['opened_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_training_views_user_id'), ['user_id'], unique=False)
 
+    # review (bot/models/review.py)
+    op.create_table('review_awards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.String(length=7), nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('candidates', sa.JSON(), nullable=False),
+    sa.Column('winner_id', sa.Integer(), nullable=True),
+    sa.Column('confirmed_by', sa.Integer(), nullable=True),
+    sa.Column('confirmed_at', bot.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', bot.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['confirmed_by'], ['users.id'], name=op.f('fk_review_awards_confirmed_by_users')),
+    sa.ForeignKeyConstraint(['winner_id'], ['users.id'], name=op.f('fk_review_awards_winner_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_awards')),
+    sa.UniqueConstraint('month', 'category', name=op.f('uq_review_awards_month'))
+    )
     # patrols (bot/models/patrols.py)
     op.create_table('patrol_checklist_versions',
     sa.Column('id', sa.Integer(), nullable=False),
