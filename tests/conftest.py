@@ -55,6 +55,27 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_session_factory(engine)
 
 
+def postgres_only(db_url: str) -> None:
+    """Skips a test of several replicas on one database: they share PostgreSQL; SQLite serves one process."""
+    if not db_url.startswith("postgresql"):
+        pytest.skip("replicas share PostgreSQL; SQLite is single-process")
+
+
+@pytest.fixture
+async def second_engine(engine: AsyncEngine, db_url: str) -> AsyncIterator[AsyncEngine]:
+    """Another replica's own connection pool on the test database (after `engine` made the schema)."""
+    postgres_only(db_url)
+    other = make_engine(db_url)
+    yield other
+    await other.dispose()
+
+
+@pytest.fixture
+def peer(second_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions of another replica (`second_engine`)."""
+    return make_session_factory(second_engine)
+
+
 def make_settings(db_url: str, api_base: str = "http://127.0.0.1:9", **overrides: dict[str, Any]) -> Settings:
     data: dict[str, Any] = {
         "plant": {"name": "测试工厂", "timezone": "Asia/Shanghai", "admin_contact": "管理员 王工"},

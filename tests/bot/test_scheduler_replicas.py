@@ -4,15 +4,13 @@ job's policy still finds it useful (a digest within its grace), never for a thre
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.context import Services
-from bot.db import make_engine, make_session_factory
 from bot.models import JobRun
 from bot.scheduler import Job, JobRunner, last_fire
 from bot.settings import settings_from_dict
@@ -21,15 +19,6 @@ from tests.bot.equipment.support import FakeClock
 
 pytestmark = pytest.mark.db
 MONDAY_0900 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # Monday 09:00 in Shanghai
-
-
-@pytest.fixture
-async def peer(engine: AsyncEngine, db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("replicas share PostgreSQL; SQLite is single-process")
-    other = make_engine(db_url)
-    yield make_session_factory(other)
-    await other.dispose()
 
 
 def replica(sessions: async_sessionmaker[AsyncSession], clock: FakeClock, jobs: list[Job]) -> JobRunner:

@@ -22,6 +22,7 @@ from tests.clock import StoppedClock
 
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 CODES = ["L1-M1", "L1-M2", "L2-M1"]
+ENDPOINT_CODES = {"a": ["L1-M1", "L1-M2"], "b": ["L2-M1"]}  # the replica tests' two endpoints
 
 
 @dataclass

@@ -8,7 +8,6 @@ import os
 import signal
 import sys
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,24 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.models.replicas import CollectorLease
 from integrations.opcua.simulator import PlantSimulator
-from tests.bot.equipment.support import deltas, intervals, make_sim, seed_machines
-from tests.bot.equipment.test_replica_runtime import ENDPOINT_CODES, assert_contiguous
-from tests.conftest import eventually
+from tests.bot.equipment.support import ENDPOINT_CODES, deltas, intervals, seed_machines
+from tests.bot.equipment.test_replica_runtime import assert_contiguous
+from tests.conftest import eventually, postgres_only
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-async def sims(db_url: str) -> AsyncIterator[dict[str, PlantSimulator]]:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("replicas share PostgreSQL; SQLite is single-process")
-    started = {name: make_sim(codes=codes) for name, codes in ENDPOINT_CODES.items()}
-    for sim in started.values():
-        await sim.start()
-    yield started
-    for sim in started.values():
-        await sim.stop()
+@pytest.fixture(autouse=True)
+def _replicas_need_postgres(db_url: str) -> None:  # autouse: skips before the simulators start
+    postgres_only(db_url)
 
 
 def config(path: Path, db_url: str, sims: dict[str, PlantSimulator], replica: str) -> Path:

@@ -4,14 +4,13 @@ that lost its lease, and endpoints spreading over the live replicas."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.db import make_engine, make_session_factory
+from bot.db import make_session_factory
 from bot.equipment.leases import LeaseLost, LeaseManager, LeaseSettings, fair_share
 from bot.models.replicas import CollectorLease
 from tests.bot.equipment.support import FakeClock
@@ -19,16 +18,6 @@ from tests.bot.equipment.support import FakeClock
 pytestmark = pytest.mark.db
 SETTINGS = LeaseSettings(ttl_s=6, renew_s=2)
 ENDPOINTS = [f"ep{n}" for n in range(5)]
-
-
-@pytest.fixture
-async def second_engine(engine: AsyncEngine, db_url: str) -> AsyncIterator[AsyncEngine]:
-    """Another replica's own connection pool on the same database (PostgreSQL: SQLite serves one process)."""
-    if not db_url.startswith("postgresql"):
-        pytest.skip("replicas share PostgreSQL; SQLite is single-process (its lease path is tested with one runtime)")
-    other = make_engine(db_url)
-    yield other
-    await other.dispose()
 
 
 def managers(session_factory: async_sessionmaker[AsyncSession], other: AsyncEngine,

@@ -6,36 +6,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot import metrics
-from bot.db import make_engine, make_session_factory
 from bot.equipment.leases import LeaseSettings
 from bot.equipment.runtime import EquipmentRuntime
 from bot.equipment.settings import EquipmentSettings
 from bot.equipment.status import endpoint_owners
 from integrations.opcua.simulator import PlantSimulator
-from tests.bot.equipment.support import T0, FakeClock, deltas, intervals, make_sim, parse, seed_machines
+from tests.bot.equipment.support import ENDPOINT_CODES, T0, FakeClock, deltas, intervals, parse, seed_machines
 from tests.conftest import eventually
 
 pytestmark = [pytest.mark.db, pytest.mark.slow]
 LEASES = LeaseSettings(ttl_s=6, renew_s=2)
-ENDPOINT_CODES = {"a": ["L1-M1", "L1-M2"], "b": ["L2-M1"]}
-
-
-@pytest.fixture
-async def sims() -> AsyncIterator[dict[str, PlantSimulator]]:
-    started = {name: make_sim(codes=codes) for name, codes in ENDPOINT_CODES.items()}
-    for sim in started.values():
-        await sim.start()
-    yield started
-    for sim in started.values():
-        await sim.stop()
 
 
 def two_endpoint_settings(sims: dict[str, PlantSimulator]) -> EquipmentSettings:
@@ -44,15 +31,6 @@ def two_endpoint_settings(sims: dict[str, PlantSimulator]) -> EquipmentSettings:
                 for name, codes in ENDPOINT_CODES.items() for code in codes]
     return parse({"endpoints": [{"name": n, "url": s.endpoint, "interval_s": 0.1} for n, s in sims.items()],
                   "machines": machines})
-
-
-@pytest.fixture
-async def peer(engine: AsyncEngine, db_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    if not db_url.startswith("postgresql"):
-        pytest.skip("replicas share PostgreSQL; SQLite is single-process")
-    other = make_engine(db_url)
-    yield make_session_factory(other)
-    await other.dispose()
 
 
 def crash(runtime: EquipmentRuntime) -> None:
