@@ -110,7 +110,7 @@ async def load_window(session: AsyncSession, start: datetime, end: datetime, now
     queries = [_facts_query(start, end, dialect), _state_time_query(start, end, dialect),
                _state_rows_query(start, end, dialect)]  # the longest first
     if dialect != "sqlite":
-        queries.append(_members_query(start, end))
+        queries.append(_members_query(start, end, dialect))
     facts_rows, time_rows, state_rows, *member_rows = await fetch_all(session, queries)
     facts = _facts(facts_rows, member_rows[0] if member_rows else None)
     reports = (facts.groups.groupby(["machine", "work_order"], sort=False, as_index=False)
@@ -194,13 +194,13 @@ def _facts_query(start: datetime, end: datetime, dialect: str) -> Select:
             .join(WorkOrder, groups.c.work_order_id == WorkOrder.id))
 
 
-def _members_query(start: datetime, end: datetime) -> Select:
+def _members_query(start: datetime, end: datetime, dialect: str) -> Select:
     """(machine, member) pairs of the window's confirmed reports (a hash aggregate, no sort)."""
     return (select(Machine.code, WorkReport.user_id).distinct()
             .select_from(WorkReport).join(Operation, WorkReport.operation_id == Operation.id)
             .join(Machine, Machine.id == func.coalesce(WorkReport.machine_id, Operation.machine_id))
             .join(WorkOrder, WorkReport.work_order_id == WorkOrder.id)
-            .where(_confirmed_in(start, end, "postgresql")))
+            .where(_confirmed_in(start, end, dialect)))
 
 
 def _facts(rows: list[tuple], member_rows: list[tuple] | None) -> ReportFacts:
