@@ -12,10 +12,10 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.kpi import compute_kpis, to_json_records
+from bot.kpi import to_json_records
 from bot.kpi.data import KpiFrames, load_frames, output_sources
 from bot.kpi.scopes import Scope, pick
-from bot.kpi.service import kpi_settings, shifts_of
+from bot.kpi.service import kpi_settings, kpis_of
 from bot.models import Line, Machine
 from bot.models.equipment import DowntimeReason
 from bot.plant_calendar import ShiftSlot
@@ -64,10 +64,7 @@ async def shift_view(session: AsyncSession, settings: Settings, scope: Scope, sl
 
 
 def _compute(frames: KpiFrames, settings: Settings, start: datetime, end: datetime, by: str) -> pd.DataFrame:
-    return compute_kpis(frames.states, frames.reports, frames.machines, frames.work_orders, frames.alerts,
-                        frames.counts, start=start, end=end, by=by, shifts=shifts_of(settings),
-                        tz=settings.plant.timezone,
-                        micro_stop_threshold_s=kpi_settings(settings).micro_stop_threshold_s)
+    return kpis_of(frames, settings, start=start, end=end, by=by)
 
 
 def downtime_by_reason(states: pd.DataFrame, machines: list[str], start: datetime, end: datetime,

@@ -10,10 +10,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.kpi import compute_kpis, to_json_records
+from bot.kpi import to_json_records
 from bot.kpi.data import KpiFrames, output_sources
 from bot.kpi.scopes import Scope, pick
-from bot.kpi.service import kpi_settings, shifts_of
+from bot.kpi.service import kpis_of
 from bot.kpi.summed import ReportFacts, load_window
 from bot.review.kpis import Window, has_data
 from bot.settings import Settings
@@ -36,11 +36,7 @@ async def load(session: AsyncSession, settings: Settings, window: Window, now: d
 
 
 def compute(frames: KpiFrames, settings: Settings, window: Window, by: str) -> pd.DataFrame:
-    """The engine on loaded frames, with the arguments `bot.kpi.service.kpis_from_db` passes."""
-    return compute_kpis(frames.states, frames.reports, frames.machines, frames.work_orders, frames.alerts,
-                        frames.counts, start=window.start, end=window.end, by=by, shifts=shifts_of(settings),
-                        tz=settings.plant.timezone, state_time=frames.state_time,
-                        micro_stop_threshold_s=kpi_settings(settings).micro_stop_threshold_s)
+    return kpis_of(frames, settings, start=window.start, end=window.end, by=by)
 
 
 def record(frames: KpiFrames, settings: Settings, scope: Scope, window: Window) -> dict[str, Any] | None:
